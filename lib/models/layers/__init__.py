@@ -1,0 +1,1 @@
+"""Building blocks shared by the CSTrack backbone, fusion modules and heads."""

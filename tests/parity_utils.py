@@ -1,0 +1,23 @@
+"""Helpers for the parity tests: fixture weights and inputs from ``../shared/parity/recipe.py``."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import torch
+
+
+def load_recipe(parity_dir: Path):
+    """Import the fixture recipe module (numpy + torch only) from the parity folder."""
+    spec = importlib.util.spec_from_file_location("cstrack_parity_recipe", parity_dir / "recipe.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fixture_state_dict(parity_dir: Path, stage: str) -> dict:
+    """The name-seeded weights for every key of ``state_dict_<stage>.json``."""
+    recipe = load_recipe(parity_dir)
+    layout = json.loads((parity_dir / f"state_dict_{stage}.json").read_text())
+    return {k: recipe.fixture_tensor(k, tuple(shape), getattr(torch, dtype)) for k, shape, dtype in layout}
