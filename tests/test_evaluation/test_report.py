@@ -1,0 +1,112 @@
+"""Comparison tables, attribute tables, plots and the ``tracking/analysis_results.py`` command line."""
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+
+from lib.test.analysis import ATTRIBUTE_NAMES, compare_trackers, load_ground_truth
+from lib.test.analysis.report import (attribute_scores, format_attribute_table, format_table,
+                                      plot_attribute_curves, plot_curves, write_sequence_scores)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def lasher_two_trackers(tmp_path):
+    """LasHeR-style data: sequences a, b (4 frames), trackers Good (perfect) and Bad (lost after frame 1),
+    attribute files where only ``a`` has LI and both have NO."""
+    gt = "5,5,10,10\n6,5,10,10\n7,5,10,10\n8,5,10,10\n"
+    names = ATTRIBUTE_NAMES["LasHeR"]
+    for seq in ("a", "b"):
+        write(tmp_path / "annos" / f"{seq}.txt", gt)
+        write(tmp_path / "Good" / f"{seq}.txt", gt)
+        write(tmp_path / "Bad" / f"{seq}.txt", "5,5,10,10\n" + "90,90,10,10\n" * 3)
+        flags = [1 if n == "NO" or (n == "LI" and seq == "a") else 0 for n in names]
+        write(tmp_path / "AttriSeqsTxt" / f"{seq}.txt", ",".join(map(str, flags)))
+    return tmp_path
+
+
+def test_tables_name_every_tracker(lasher_two_trackers):
+    root = lasher_two_trackers
+    gt = load_ground_truth("LasHeR", root / "annos")
+    assert gt.attributes == {"NO": ["a", "b"], "LI": ["a"]}  # found beside annos/, empty attributes dropped
+    results = compare_trackers("LasHeR", {"Good": root / "Good", "Bad": root / "Bad"}, gt)
+    text = format_table(results)
+    assert "Good" in text and "Bad" in text and "PR" in text
+    # Good: IoU exactly 1 on 4/4 frames -> SR 20/21 = 0.9524; Bad: frame 1 only -> PR 1/4, SR 20/21 * 1/4.
+    assert "0.9524" in text and "0.2500" in text and "0.2381" in text
+    md = format_table(results, markdown=True, percent=True)
+    assert "| Good | 100.0 | 100.0 | 95.2 | 2 |" in md and "| Bad | 25.0 | 25.0 | 23.8 | 2 |" in md
+    assert attribute_scores(results["Bad"], gt.attributes)["LI"]["PR"] == pytest.approx(0.25)
+    attr_md = format_attribute_table(results, gt.attributes, "SR", markdown=True)
+    assert "| Attribute | Sequences | Good | Bad |" in attr_md and "| LI | 1 | 0.9524 | 0.2381 |" in attr_md
+
+
+def test_plots_are_png_files(lasher_two_trackers, tmp_path):
+    root = lasher_two_trackers
+    gt = load_ground_truth("LasHeR", root / "annos")
+    results = compare_trackers("LasHeR", {"Good": root / "Good", "Bad": root / "Bad"}, gt)
+    paths = plot_curves(results, tmp_path / "plots")
+    paths += plot_attribute_curves(results, gt.attributes, tmp_path / "plots")
+    names = sorted(p.name for p in paths)
+    assert names == sorted(f"LasHeR{tag}_{c}.png" for tag in ("", "_NO", "_LI")
+                           for c in ("success", "precision", "norm_precision"))
+    for path in paths:
+        image = matplotlib.image.imread(path)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_depthtrack_plot_and_sequence_csv(tmp_path):
+    write(tmp_path / "gt" / "A.txt", "10,10,10,10\n" * 3)
+    for name, conf in (("T1", "\n0.9\n0.1\n"), ("T2", "\n0.2\n0.8\n")):
+        write(tmp_path / name / "A.txt", "1\n10,10,10,10\n50,50,10,10\n")
+        write(tmp_path / name / "A_confidence.value", conf)
+    gt = load_ground_truth("DepthTrack", tmp_path / "gt", image_size=(100, 100))
+    results = compare_trackers("DepthTrack", {"T1": tmp_path / "T1", "T2": tmp_path / "T2"}, gt)
+    # T1 is confident on its good frame: at t = .9 Pr 1, Re 1/3 -> F 1/2 (t = .1 adds a miss: Pr 1/2, F 2/5).
+    # T2 is confident on its miss: at t = .8 Pr 0; at t = .2 Pr 1/2, Re 1/3, F 2/5.
+    assert results["T1"].scores()["F"] == pytest.approx(0.5)
+    assert results["T2"].scores()["F"] == pytest.approx(0.4)
+    [path] = plot_curves(results, tmp_path / "plots")
+    assert path.name == "DepthTrack_precision_recall.png" and matplotlib.image.imread(path).ndim == 3
+    csv_path = write_sequence_scores(results, tmp_path / "per_seq.csv")
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["tracker"] for r in rows] == ["T1", "T2"] and float(rows[0]["F"]) == pytest.approx(0.5)
+
+
+def load_cli():
+    """tracking/analysis_results.py as a module (it bootstraps the repository root itself)."""
+    sys.path.insert(0, str(REPO_ROOT / "tracking"))
+    try:
+        spec = importlib.util.spec_from_file_location("analysis_results",
+                                                      REPO_ROOT / "tracking" / "analysis_results.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(REPO_ROOT / "tracking"))
+    return module
+
+
+def test_cli(lasher_two_trackers, tmp_path, capsys):
+    root = lasher_two_trackers
+    cli = load_cli()
+    rc = cli.main(["--dataset", "lasher", "--gt", str(root / "annos"), "--results_dir", str(root / "Good"),
+                   "--tracker", f"Lost={root / 'Bad'}", "--plot_dir", str(tmp_path / "plots"), "--markdown",
+                   "--per_sequence", str(tmp_path / "seq.csv")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "| Good |" in out and "| Lost |" in out and "LasHeR per attribute: SR" in out
+    assert (tmp_path / "plots" / "LasHeR_success.png").is_file() and (tmp_path / "seq.csv").is_file()
+    (root / "Bad" / "b.txt").unlink()
+    rc = cli.main(["--dataset", "LasHeR", "--gt", str(root / "annos"), "--results_dir", str(root / "Bad")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "missing (1): b" in err
