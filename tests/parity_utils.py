@@ -1,6 +1,7 @@
 """Helpers for the parity tests: fixture weights and inputs from ``../shared/parity/recipe.py``."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -16,8 +17,19 @@ def load_recipe(parity_dir: Path):
     return module
 
 
+@functools.lru_cache(maxsize=2)
 def fixture_state_dict(parity_dir: Path, stage: str) -> dict:
-    """The name-seeded weights for every key of ``state_dict_<stage>.json``."""
+    """The name-seeded weights for every key of ``state_dict_<stage>.json`` (cached per session)."""
     recipe = load_recipe(parity_dir)
     layout = json.loads((parity_dir / f"state_dict_{stage}.json").read_text())
     return {k: recipe.fixture_tensor(k, tuple(shape), getattr(torch, dtype)) for k, shape, dtype in layout}
+
+
+def fixture_batch(npz, device="cpu") -> dict:
+    """The ``in.*`` entries of a training fixture as the actor's batch dict."""
+    batch = {}
+    for key in npz.files:
+        if key.startswith("in."):
+            name = key[3:]
+            batch[name] = [str(v) for v in npz[key]] if name == "dataset" else torch.from_numpy(npz[key]).to(device)
+    return batch
