@@ -1,0 +1,166 @@
+"""Benchmark sequences: frame paths, ground truth and the 6-channel frame reader used at test time.
+
+A :class:`Sequence` knows its RGB and X frame files (paired by position), the ground truth ``(N, 4)``
+``[x, y, w, h]`` (NaN rows = no box), how to turn a frame pair into the ``H x W x 6`` uint8 array the
+tracker takes (``rgbrgb`` for thermal / event, ``rgbcolormap`` with depth clipping for depth,
+EVALUATION.md §2.3) and per-dataset extras (absent labels, the infrared ground truth, VOT anchors).
+A :class:`Benchmark` is the ordered list of sequences of one test set plus what the runner needs to
+write results in that benchmark's reference format.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Sequence as SequenceT
+
+import numpy as np
+
+from lib.utils.rgbx import get_x_frame
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class DatasetError(RuntimeError):
+    """A benchmark folder or sequence that is missing or laid out differently than expected."""
+
+
+@dataclass(frozen=True)
+class ResultFormat:
+    """How one benchmark's reference writes a result file (EVALUATION.md §2).
+
+    ``layout`` is ``"flat"`` (``<dir>/<seq>.txt``, one ``x y w h`` row per frame, row 0 = ground truth)
+    or ``"vot_longterm"`` (``<dir>/<seq>/<seq>_001.txt`` + ``_confidence.value``, VOT toolkit layout).
+    """
+
+    delimiter: str = " "
+    fmt: str = "%.18e"
+    layout: str = "flat"
+
+
+def frame_index_key(path: str) -> tuple:
+    """Sort key: the last number in the file name, then the name (handles unpadded LasHeR names)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    numbers = re.findall(r"\d+", stem)
+    return (0, int(numbers[-1]), stem) if numbers else (1, 0, stem)
+
+
+def list_frames(folder: str, extensions: SequenceT[str] = IMAGE_EXTENSIONS) -> List[str]:
+    """Image files of ``folder`` ordered by frame number.
+
+    The reference uses plain ``sorted()``; for the zero-padded names of every released dataset the
+    numeric order is the same, and it stays right for the LasHeR copies whose names were re-padded
+    (``v1.jpg`` ... ``v10.jpg``, PAIN_POINTS A10).
+    """
+    if not os.path.isdir(folder):
+        raise DatasetError(f"frame folder {folder} does not exist")
+    names = [n for n in os.listdir(folder) if os.path.splitext(n)[1].lower() in extensions]
+    return sorted((os.path.join(folder, n) for n in names), key=frame_index_key)
+
+
+def load_boxes(path: str) -> np.ndarray:
+    """Read a ground-truth file as ``(N, 4)`` float64 ``[x, y, w, h]``.
+
+    Accepts comma, tab or space separated values (the benchmarks mix them), ``nan`` tokens and the
+    VOT one-number special lines (``0``: no box), both read as a NaN row. Blank lines are skipped.
+    """
+    if not os.path.isfile(path):
+        raise DatasetError(f"ground-truth file {path} does not exist")
+    rows = []
+    with open(path, "r", encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            tokens = [t for t in re.split(r"[,\s]+", line.strip()) if t]
+            if not tokens:
+                continue
+            try:
+                values = [float(t) for t in tokens]
+            except ValueError as e:
+                raise DatasetError(f"{path}:{line_no}: cannot parse '{line.strip()}' as numbers") from e
+            if len(values) == 1:
+                values = [math.nan] * 4
+            if len(values) != 4:
+                raise DatasetError(f"{path}:{line_no}: expected 4 values x,y,w,h, got {len(values)}")
+            rows.append(values)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def load_labels(path: str) -> np.ndarray:
+    """Read a one-integer-per-line label file (e.g. VisEvent ``absent_label.txt``) as int64."""
+    if not os.path.isfile(path):
+        raise DatasetError(f"label file {path} does not exist")
+    try:
+        return np.loadtxt(path, dtype=np.float64, ndmin=1).astype(np.int64)
+    except ValueError as e:
+        raise DatasetError(f"cannot parse label file {path}: {e}") from e
+
+
+@dataclass
+class Sequence:
+    """One test sequence: RGB / X frame files of equal count, ground truth and how to read frames."""
+
+    name: str
+    rgb_frames: List[str]
+    x_frames: List[str]
+    ground_truth: np.ndarray
+    x_mode: str = "rgbrgb"
+    depth_clip: bool = False
+    dataset: str = ""
+    extras: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.rgb_frames) != len(self.x_frames):
+            raise DatasetError(f"{self.dataset} sequence '{self.name}': {len(self.rgb_frames)} RGB frames but "
+                               f"{len(self.x_frames)} X frames")
+        if len(self.rgb_frames) == 0:
+            raise DatasetError(f"{self.dataset} sequence '{self.name}': no frames")
+        self.ground_truth = np.asarray(self.ground_truth, dtype=np.float64).reshape(-1, 4)
+        if len(self.ground_truth) == 0:
+            raise DatasetError(f"{self.dataset} sequence '{self.name}': empty ground truth")
+
+    def __len__(self) -> int:
+        return len(self.rgb_frames)
+
+    @property
+    def init_bbox(self) -> List[float]:
+        """The box the tracker is initialised with: ground-truth row 0 as a list of floats."""
+        return [float(v) for v in self.ground_truth[0]]
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` as ``H x W x 6`` uint8 (RGB then X), read as the reference does."""
+        return get_x_frame(self.rgb_frames[index], self.x_frames[index], self.x_mode, self.depth_clip)
+
+
+@dataclass
+class Benchmark:
+    """An ordered set of test sequences plus what the runner needs for this benchmark.
+
+    ``tracker_dataset`` is the dataset name the reference passes to the tracker (it selects the
+    template-update threshold: 'lasher' for LasHeR *and* RGBT234, MODEL.md §10.6).
+    """
+
+    name: str
+    root: str
+    sequences: List[Sequence]
+    tracker_dataset: str
+    result_format: ResultFormat = ResultFormat()
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def __iter__(self) -> Iterator[Sequence]:
+        return iter(self.sequences)
+
+    def __getitem__(self, key: int | str) -> Sequence:
+        if isinstance(key, str):
+            for seq in self.sequences:
+                if seq.name == key:
+                    return seq
+            raise KeyError(f"{self.name} has no sequence '{key}' (root {self.root})")
+        return self.sequences[key]
+
+    def names(self) -> List[str]:
+        return [s.name for s in self.sequences]

@@ -1,0 +1,136 @@
+"""End to end: ``RGBT_workspace/test_rgbt_mgpus.py`` and ``RGBE_workspace/test_rgbe_mgpus.py`` on
+synthetic LasHeR / RGBT234 / VisEvent folders with a tiny-config checkpoint (EVALUATION.md §2.1, §2.2).
+
+Checks one row per frame, the reference delimiter / number format and first row, the default results
+tree, worker processes, and that a run killed part-way and restarted ends with the same files as an
+uninterrupted run.
+"""
+import importlib.util
+import os
+import runpy
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RGBT_SCRIPT = REPO_ROOT / "RGBT_workspace" / "test_rgbt_mgpus.py"
+RGBE_SCRIPT = REPO_ROOT / "RGBE_workspace" / "test_rgbe_mgpus.py"
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+syn = _load(REPO_ROOT / "tests" / "test_evaluation" / "benchmark_data.py")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from lib.config import load_config
+    from lib.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model(load_config("cstrack_s1_tiny", script="cstrack_s1"), arch="cstrack_s1")
+    path = tmp_path_factory.mktemp("ckpt") / "CSTRACK_S1_ep0002.pth.tar"
+    torch.save({"net": net.state_dict()}, path)
+    return path
+
+
+def _args(dataset: str, data: Path, checkpoint: Path, *extra: str) -> list:
+    return ["--script_name", "cstrack_s1", "--yaml_name", "cstrack_s1_tiny", "--dataset_name", dataset,
+            "--checkpoint", str(checkpoint), "--device", "cpu", "--dataset_dir", str(data), *extra]
+
+
+def _run_in_process(script: Path, args: list, monkeypatch) -> None:
+    """Run a workspace script as ``__main__`` in this process (no interpreter start-up cost)."""
+    monkeypatch.setattr(sys, "argv", [str(script), *args])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(script), run_name="__main__")
+    assert exit_info.value.code == 0
+
+
+def _results(folder: Path) -> dict:
+    """Result files by name (timing files differ from run to run and are left out)."""
+    return {p.name: p.read_text() for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.endswith("_time.txt")}
+
+
+def test_rgbt_script_lasher_two_workers_default_tree(tmp_path, checkpoint, monkeypatch):
+    data = syn.make_rgbt(tmp_path / "lasher", {"boy": 6, "car": 9, "dog": 5})
+    save = tmp_path / "save"
+    save.mkdir()
+    env = dict(os.environ, CSTRACK_SAVE_DIR=str(save))
+    proc = subprocess.run([sys.executable, str(RGBT_SCRIPT), *_args("LasHeR", data, checkpoint, "--threads", "2")],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    out = save / "output" / "test" / "tracking_results" / "cstrack_s1_tiny" / "LasHeR_ep0002"
+    for name, frames in (("boy", 6), ("car", 9), ("dog", 5)):
+        lines = (out / f"{name}.txt").read_text().splitlines()
+        assert len(lines) == frames
+        gt0 = np.loadtxt(data / name / "visible.txt", delimiter=",")[0]
+        assert lines[0] == " ".join("%.18e" % v for v in gt0)  # row 0 = visible GT, np.savetxt format
+        rows = np.loadtxt(out / f"{name}.txt")
+        assert rows.shape == (frames, 4) and (rows[1:, 2:] >= 10).all()  # clip_box margin 10 (§2.1)
+        assert len((out / f"{name}_time.txt").read_text().split()) == frames
+    assert "[3/3]" in proc.stdout and "FPS" in proc.stdout and "ETA" in proc.stdout and "mean FPS" in proc.stdout
+    # the two workers give the same files as one process
+    serial = tmp_path / "serial"
+    _run_in_process(RGBT_SCRIPT, _args("LasHeR", data, checkpoint, "--results_dir", str(serial)), monkeypatch)
+    ours, theirs = _results(out), _results(serial)
+    assert ours.keys() == theirs.keys()
+    for name in ours:
+        if name.endswith(".txt"):
+            np.testing.assert_allclose(np.loadtxt(out / name), np.loadtxt(serial / name), rtol=0, atol=1e-3)
+
+
+def test_rgbt234_and_visevent_formats(tmp_path, checkpoint, monkeypatch):
+    data = syn.make_rgbt(tmp_path / "rgbt234", {"orangeman1": 6, "kite": 4}, extra_frames={"orangeman1": 1})
+    out = tmp_path / "rgbt234_res"
+    _run_in_process(RGBT_SCRIPT, _args("RGBT234", data, checkpoint, "--results_dir", str(out)), monkeypatch)
+    assert len((out / "orangeman1.txt").read_text().splitlines()) == 7  # every frame, as the reference
+    assert len((out / "kite.txt").read_text().splitlines()) == 4
+
+    data = syn.make_visevent(tmp_path / "visevent", {"v1": 7, "v2": 5}, leading_absent={"v1": 2})
+    out = tmp_path / "visevent_res"
+    _run_in_process(RGBE_SCRIPT, _args("VisEvent", data, checkpoint, "--results_dir", str(out), "--video", "v1"),
+                    monkeypatch)
+    assert sorted(p.name for p in out.glob("*.txt")) == ["v1.txt", "v1_time.txt"]
+    lines = (out / "v1.txt").read_text().splitlines()
+    assert len(lines) == 5  # the 2 leading absent frames are dropped (§2.2)
+    gt = np.loadtxt(data / "v1" / "groundtruth.txt", delimiter=",")
+    assert lines[0] == ",".join("%.14f" % v for v in gt[2])
+    assert all(len(line.split(",")) == 4 and len(line.split(",")[0].split(".")[1]) == 14 for line in lines)
+
+
+def test_killed_run_resumes_to_the_same_files(tmp_path, checkpoint, monkeypatch):
+    names = {"s1": 15, "s2": 15, "s3": 15}
+    data = syn.make_rgbt(tmp_path / "lasher", names)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(RGBT_SCRIPT),
+                             *_args("LasHeR", data, checkpoint, "--results_dir", str(out))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not (out / "s1.txt").exists():
+            assert proc.poll() is None and time.time() < deadline, "the run ended before its first result"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    finished = sorted(p.name for p in out.glob("s?.txt"))
+    assert "s1.txt" in finished and len(finished) < 3  # killed part-way
+    assert len((out / "s1.txt").read_text().splitlines()) == 15
+
+    _run_in_process(RGBT_SCRIPT, _args("LasHeR", data, checkpoint, "--results_dir", str(out)), monkeypatch)
+    reference = tmp_path / "uninterrupted"
+    _run_in_process(RGBT_SCRIPT, _args("LasHeR", data, checkpoint, "--results_dir", str(reference)), monkeypatch)
+    assert _results(out) == _results(reference)
