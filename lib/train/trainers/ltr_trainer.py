@@ -1,0 +1,134 @@
+"""The iteration loop: forward, backward, clipping, optimizer step, progress lines (TRAINING.md §7.3-§7.6).
+
+Per iteration: zero the gradients, run the actor (inside ``torch.autocast`` when ``TRAIN.AMP``),
+backpropagate, clip the global gradient norm to ``TRAIN.GRAD_CLIP_NORM`` and step AdamW.
+
+* **AMP** (§7.4, §9 item 34, fixed): the reference skipped gradient clipping under AMP. Here the
+  gradients are unscaled first (``GradScaler.unscale_``), then clipped, in both modes. Autocast runs
+  in float16 with a loss scaler on CUDA (the reference's ``torch.cuda.amp``) and in bfloat16 without
+  one on CPU (float16 autocast is not what CPUs support).
+* **Non-finite values** stop training with :class:`NonFiniteError` (non-zero exit, the last good
+  checkpoint stays): a NaN/inf loss always; a non-finite gradient norm unless a float16 loss scaler is
+  active (it skips such steps by design).
+* **No per-iteration device synchronisation**: the reference called ``torch.cuda.synchronize()`` for
+  its timings; reading the loss value already waits for the step.
+* **Statistics** are running epoch averages weighted by the batch size, per process (§9 item 37);
+  global rank 0 logs them and writes them to tensorboard with the learning rate each group actually
+  used in the epoch (the reference logged ``get_lr()``, 0.1x too small after each drop, §9 item 35).
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from typing import Any, Dict, Mapping
+
+import torch
+import torch.nn as nn
+
+from lib.train.admin.settings import RunSettings
+from lib.train.admin.stats import StatsTracker
+from lib.train.trainers.base_trainer import BaseTrainer, NonFiniteError
+
+logger = logging.getLogger(__name__)
+
+
+def move_to_device(batch: Any, device: torch.device) -> Any:
+    """Tensors of a (nested) batch dict / list onto ``device``; other values unchanged."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {k: move_to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in batch):
+        return type(batch)(move_to_device(v, device) for v in batch)
+    return batch
+
+
+def batch_size(batch: Mapping) -> int:
+    """Samples in a batch: dim 1 of ``search_images`` (Ns, B, C, H, W)."""
+    return int(batch["search_images"].shape[1])
+
+
+def _format_seconds(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=int(round(seconds))))
+
+
+class LTRTrainer(BaseTrainer):
+    """:class:`BaseTrainer` with the CSTrack iteration loop, AMP and progress logging."""
+
+    def __init__(self, actor: nn.Module, loader: Any, optimizer: torch.optim.Optimizer, lr_scheduler: Any,
+                 settings: RunSettings, cfg: Mapping, device: torch.device, tb_writer: Any = None):
+        self.use_amp = bool(cfg.TRAIN.AMP)
+        self.amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+        scaler = torch.amp.GradScaler(device.type, enabled=self.use_amp and self.amp_dtype == torch.float16)
+        super().__init__(actor, loader, optimizer, lr_scheduler, settings, cfg, device, scaler, tb_writer)
+        self.grad_clip_norm = float(cfg.TRAIN.GRAD_CLIP_NORM)
+        self.print_interval = max(1, int(cfg.TRAIN.PRINT_INTERVAL))
+        self.stats = StatsTracker()
+        self._failures_seen: Dict[str, int] = {}
+
+    def _trainable_parameters(self):
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
+
+    def train_step(self, batch: Mapping) -> Dict[str, float]:
+        """One optimisation step on ``batch`` (already on the device); returns the actor's statistics."""
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
+            loss, stats = self.actor(batch)
+        if not torch.isfinite(loss):
+            raise NonFiniteError(f"epoch {self.epoch}: loss is {loss.item()} (stats {stats}); stopping, the last "
+                                 f"good checkpoint is kept")
+        self.scaler.scale(loss).backward()
+        if self.grad_clip_norm > 0:
+            self.scaler.unscale_(self.optimizer)  # clip true gradients, also under AMP (§9 item 34, fixed)
+            norm = torch.nn.utils.clip_grad_norm_(self._trainable_parameters(), self.grad_clip_norm)
+            if not self.scaler.is_enabled() and not torch.isfinite(norm):
+                raise NonFiniteError(f"epoch {self.epoch}: gradient norm is {norm.item()}; stopping before the "
+                                     f"weights are touched, the last good checkpoint is kept")
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return stats
+
+    def train_epoch(self) -> Dict[str, float]:
+        """All iterations of one epoch; logs progress and the epoch summary; returns the epoch averages."""
+        self.actor.train(True)
+        self.stats.reset()
+        num_iters = len(self.loader)
+        if num_iters == 0:
+            raise ValueError(f"the data loader yields no batch: DATA.TRAIN.SAMPLE_PER_EPOCH is smaller than "
+                             f"TRAIN.BATCH_SIZE x {self.settings.world_size} process(es)")
+        samples = 0
+        start = time.perf_counter()
+        for i, batch in enumerate(self.loader, start=1):
+            batch = move_to_device(batch, self.device)
+            step_stats = self.train_step(batch)
+            n = batch_size(batch)
+            samples += n
+            self.stats.update(step_stats, n)
+            if i % self.print_interval == 0 or i == num_iters:
+                elapsed = time.perf_counter() - start
+                eta = elapsed / i * (num_iters - i)
+                values = "  ".join(f"{k} {v:.5f}" for k, v in self.stats.averages().items())
+                logger.info("[train: %d, %d / %d] %.1f samples/s  ETA %s  %s", self.epoch, i, num_iters,
+                            samples / max(elapsed, 1e-9), _format_seconds(eta), values)
+        averages = self.stats.averages()
+        lrs = {f"LearningRate/group{i}": g["lr"] for i, g in enumerate(self.optimizer.param_groups)}
+        self._report_data_failures()
+        logger.info("epoch %d done in %s: %s  lr %s", self.epoch, _format_seconds(time.perf_counter() - start),
+                    "  ".join(f"{k} {v:.5f}" for k, v in averages.items()),
+                    " / ".join(f"{v:.3g}" for v in lrs.values()))
+        if self.tb_writer is not None and self.settings.is_main:
+            self.tb_writer.write_epoch(self.epoch, averages, lrs)
+        return averages
+
+    def _report_data_failures(self) -> None:
+        """Log the data pipeline's bad-data counters (``dataset.failure_counts()``) grown in this epoch."""
+        counter = getattr(getattr(self.loader, "dataset", None), "failure_counts", None)
+        if counter is None:
+            return
+        totals = dict(counter())
+        new = {name: n - self._failures_seen.get(name, 0) for name, n in totals.items()}
+        self._failures_seen = totals
+        if any(new.values()):
+            logger.warning("epoch %d: bad-data draws per dataset (redrawn): %s", self.epoch,
+                           {name: n for name, n in new.items() if n})

@@ -1,0 +1,74 @@
+"""Convenience launcher of ``lib/train/run_training.py`` (single process or torchrun), TRAINING.md §1.1.
+
+    python tracking/train.py --script cstrack_s1 --config cstrack_s1 --save_dir ./output --mode multiple --nproc_per_node 4
+    python tracking/train.py --script cstrack_s2 --config cstrack_s2 --save_dir ./output --mode single \
+        --pretrained ./output/checkpoints/train/cstrack_s1/cstrack_s1/CSTRACK_S1_ep0150.pth.tar
+
+``--mode single`` runs the training script in one process; ``--mode multiple`` runs it under
+``python -m torch.distributed.run --standalone`` (a free rendezvous port is picked, so two jobs on one
+host do not collide; ``--master_port`` fixes one). Any other argument (``--cfg-options ...``,
+``--workers``, ``--cudnn_benchmark``) is passed on unchanged. Fixes of the reference wrapper (§9 item 1):
+no hard-coded ``CUDA_VISIBLE_DEVICES`` (select GPUs with that variable yourself), no shell string
+through ``os.system``, no "None" strings forwarded, no non-existent default script, and the training's
+exit status is returned. Multi-node jobs: call ``torchrun`` with your cluster's rendezvous options.
+"""
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+RUN_TRAINING = Path(__file__).resolve().parents[1] / "lib" / "train" / "run_training.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Launch CSTrack training (arguments not listed here are passed "
+                                                 "on to lib/train/run_training.py).")
+    parser.add_argument("--script", required=True, help="cstrack_s1 or cstrack_s2")
+    parser.add_argument("--config", default=None, help="yaml name in experiments/<script>/ (default: the script name)")
+    parser.add_argument("--save_dir", default="./output", help="root of logs/, checkpoints/ and tensorboard/")
+    parser.add_argument("--mode", choices=("single", "multiple"), default="multiple",
+                        help="single: one process; multiple: one process per GPU (or CPU worker) via torchrun")
+    parser.add_argument("--nproc_per_node", type=int, default=None,
+                        help="processes for --mode multiple (default: the number of visible GPUs, at least 1)")
+    parser.add_argument("--master_port", type=int, default=None,
+                        help="fixed rendezvous port for --mode multiple (default: a free one)")
+    return parser
+
+
+def default_nproc() -> int:
+    """The number of visible GPUs (1 without CUDA)."""
+    import torch  # only needed for this default
+
+    return max(1, torch.cuda.device_count())
+
+
+def build_command(args: argparse.Namespace, passthrough: List[str]) -> List[str]:
+    """The command line that runs the training for ``args``; ``passthrough`` goes to run_training.py."""
+    script_args = [str(RUN_TRAINING), "--script", args.script, "--config", args.config or args.script,
+                   "--save_dir", args.save_dir] + list(passthrough)
+    if args.mode == "single":
+        return [sys.executable] + script_args
+    nproc = args.nproc_per_node or default_nproc()
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc)]
+    if args.master_port is None:
+        launcher.append("--standalone")
+    else:
+        launcher += ["--master_addr", "127.0.0.1", "--master_port", str(args.master_port)]
+    return launcher + script_args
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the training command; return its exit status."""
+    args, passthrough = build_parser().parse_known_args(argv)
+    command = build_command(args, passthrough)
+    print("running:", " ".join(command), flush=True)
+    try:
+        subprocess.run(command, check=True)
+    except subprocess.CalledProcessError as e:
+        return e.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
