@@ -140,8 +140,21 @@ def parse_overrides(items: Optional[list]) -> Dict[str, Any]:
         parts = key.strip().split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        node[parts[-1]] = _parse_scalar(raw)
     return nested
+
+
+def _parse_scalar(raw: str) -> Any:
+    """A command-line value parsed as yaml; numbers YAML 1.1 leaves as text (``1e30``) become floats."""
+    if raw == "":
+        return ""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def load_config(name: Union[str, Path], script: Optional[str] = None,

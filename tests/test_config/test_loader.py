@@ -41,8 +41,8 @@ def test_wrong_type_and_bad_override():
         load_config("cstrack_s1", overrides={"TRAIN": {"EPOCH": "ten"}})
     with pytest.raises(ConfigError, match="KEY.SUBKEY=value"):
         load_config("cstrack_s1", overrides=["TRAIN.EPOCH"])
-    cfg = load_config("cstrack_s1", overrides=["TRAIN.EPOCH=3", "DATA.TEMPLATE.FACTOR=2"])
-    assert cfg.TRAIN.EPOCH == 3 and isinstance(cfg.DATA.TEMPLATE.FACTOR, float)
+    cfg = load_config("cstrack_s1", overrides=["TRAIN.EPOCH=3", "DATA.TEMPLATE.FACTOR=2", "TRAIN.LR=1e-3"])
+    assert cfg.TRAIN.EPOCH == 3 and isinstance(cfg.DATA.TEMPLATE.FACTOR, float) and cfg.TRAIN.LR == 1e-3
 
 
 def test_base_chain_lists_replace_and_delete(tmp_path):

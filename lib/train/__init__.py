@@ -1,0 +1,1 @@
+"""Training: datasets, sampling and processing, actors, trainer."""

@@ -1,0 +1,1 @@
+"""Training administration (settings; the git-ignored ``local.py`` with training roots lives here)."""

@@ -1,0 +1,235 @@
+"""Common interface of the training datasets (pytracking style, TRAINING.md §3.1) and shared readers.
+
+A dataset answers ``get_num_sequences()``, ``get_sequence_info(seq_id)`` (per-frame ``bbox`` (T, 4)
+float32 xywh px, ``valid`` (T,) bool, ``visible`` (T,) bool) and ``get_frames(seq_id, frame_ids, info)``
+-> ``(frames H x W x C uint8 RGB, {key: [per-frame values]}, meta)``. ``get_name()`` keeps the
+reference's strings; the task class used by the loss comes from :attr:`modality`, not from the name
+(TRAINING.md §9 item 16), so renamed or LMDB datasets keep the right label.
+
+Errors: :class:`DatasetError` for a dataset that cannot be used at all (missing root, no sequences,
+split index out of range); :class:`SampleError` (or :class:`~lib.utils.rgbx.FrameReadError`) for one
+bad sequence, frame or annotation, which the sampler logs, counts and redraws.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from lib.utils.rgbx import FrameReadError, imread_rgb
+
+logger = logging.getLogger(__name__)
+
+DATA_SPECS_DIR = Path(__file__).resolve().parents[1] / "data_specs"
+
+# Task classes of the classification loss (TRAINING.md §6.4 item 6).
+MODALITY_TASK_CLASS = {"rgb": 0, "rgbt": 1, "rgbe": 2, "rgbd": 3}
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+
+SeqInfo = Dict[str, torch.Tensor]
+
+
+class DatasetError(RuntimeError):
+    """A dataset that cannot be used at all: missing root, no sequences, inconsistent split file."""
+
+
+class SampleError(ValueError):
+    """One unusable sequence, frame or annotation (named in the message); the sampler redraws."""
+
+
+def read_split_file(filename: str, dataset: str) -> Optional[List[str]]:
+    """Lines of ``lib/train/data_specs/<filename>``, or None (with a WARNING) when the file is absent.
+
+    The official split lists are not shipped with this repository; users copy them into
+    ``lib/train/data_specs/``. Without one, a dataset uses every sequence found on disk.
+    """
+    path = DATA_SPECS_DIR / filename
+    if not path.is_file():
+        logger.warning("%s: split file %s not found; using every sequence found on disk "
+                       "(copy the official split file there to train on the reference subset)", dataset, path)
+        return None
+    with open(path, "r", encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def parse_boxes(text: str, source: str) -> torch.Tensor:
+    """Annotation text (one ``x,y,w,h`` per line; commas, tabs or spaces) -> (T, 4) float32.
+
+    Empty fields and ``nan`` become NaN (pandas ``na_filter`` semantics of the reference); a line
+    with another number of values raises :class:`SampleError` naming ``source`` and the line.
+    """
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.replace("\t", ",").split(",") if ("," in line or "\t" in line) else line.split()
+        if len(parts) != 4:
+            raise SampleError(f"{source} line {lineno}: expected 4 values (x,y,w,h), got '{line}'")
+        try:
+            rows.append([float(p) if p.strip() else math.nan for p in parts])
+        except ValueError as e:
+            raise SampleError(f"{source} line {lineno}: not a number in '{line}'") from e
+    if not rows:
+        raise SampleError(f"{source} holds no boxes")
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def parse_int_list(text: str, source: str, first_char: bool = False) -> torch.Tensor:
+    """Integers separated by commas or newlines -> (T,) int64; ``first_char`` reads only each line's
+    first character (VisEvent ``absent_label.txt``, TRAINING.md §3.3)."""
+    try:
+        if first_char:
+            values = [int(line.strip()[0]) for line in text.splitlines() if line.strip()]
+        else:
+            values = [int(float(v)) for v in text.replace("\n", ",").split(",") if v.strip()]
+    except ValueError as e:
+        raise SampleError(f"{source}: expected integers ({e})") from e
+    return torch.tensor(values, dtype=torch.int64)
+
+
+def list_dirs(path: str) -> List[str]:
+    """Sorted names of the sub-directories of ``path`` (stray files are skipped)."""
+    with os.scandir(path) as entries:
+        return sorted(e.name for e in entries if e.is_dir())
+
+
+def list_images(path: str) -> List[str]:
+    """Sorted image file names in ``path``; :class:`SampleError` if the folder is missing."""
+    try:
+        with os.scandir(path) as entries:
+            return sorted(e.name for e in entries if e.name.lower().endswith(IMAGE_EXTENSIONS))
+    except FileNotFoundError as e:
+        raise SampleError(f"image folder {path} does not exist") from e
+
+
+class BaseVideoDataset:
+    """A set of annotated video sequences read from ``root``.
+
+    Subclasses set ``modality``, ``ENV_FIELD`` (the settings field of the root) and ``LAYOUT`` (a hint
+    shown when the root is wrong), fill ``sequence_list`` and implement ``_read_sequence_info`` and
+    ``get_frames``. File access goes through :meth:`_read_text` / :meth:`_read_image` with paths
+    relative to the root, so the LMDB variants only swap those two.
+    """
+
+    modality: str = "rgb"
+    ENV_FIELD: str = ""
+    LAYOUT: str = ""
+
+    def __init__(self, name: str, root: str, image_loader: Callable[[str], np.ndarray] = imread_rgb):
+        self.name = name
+        self.root = os.fspath(root)
+        self.image_loader = image_loader
+        self.sequence_list: List[Any] = []
+        self._info_cache: Dict[int, SeqInfo] = {}
+        self._listing_cache: Dict[str, List[str]] = {}
+
+    # ----- interface -----
+    def get_name(self) -> str:
+        """The reference's name string (copied into every sample as ``data['dataset']``)."""
+        return self.name
+
+    @property
+    def task_class(self) -> int:
+        """Task-classification label: 0 RGB, 1 RGB-T, 2 RGB-E, 3 RGB-D."""
+        return MODALITY_TASK_CLASS[self.modality]
+
+    def is_video_sequence(self) -> bool:
+        return True
+
+    def get_num_sequences(self) -> int:
+        return len(self.sequence_list)
+
+    def __len__(self) -> int:
+        return self.get_num_sequences()
+
+    def get_sequence_info(self, seq_id: int) -> SeqInfo:
+        """Boxes, validity and visibility of one sequence (read once, then cached)."""
+        info = self._info_cache.get(seq_id)
+        if info is None:
+            info = self._read_sequence_info(seq_id)
+            self._info_cache[seq_id] = info
+        return info
+
+    def get_frames(self, seq_id: int, frame_ids: Sequence[int], seq_info: Optional[SeqInfo] = None
+                   ) -> Tuple[List[np.ndarray], Dict[str, list], Dict[str, Any]]:
+        raise NotImplementedError
+
+    def describe(self, seq_id: int) -> str:
+        """Where a sequence lives, for log messages."""
+        return os.path.join(self.root, str(self.sequence_list[seq_id]))
+
+    # ----- helpers for subclasses -----
+    def _read_sequence_info(self, seq_id: int) -> SeqInfo:
+        raise NotImplementedError
+
+    def _read_text(self, rel_path: str) -> str:
+        """A text file below the root; :class:`SampleError` naming it when missing."""
+        path = os.path.join(self.root, rel_path)
+        try:
+            with open(path, "r", encoding="utf-8") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise SampleError(f"{path} does not exist") from e
+
+    def _read_image(self, rel_path: str) -> np.ndarray:
+        """An RGB image below the root (H x W x 3 uint8); FrameReadError names a bad file."""
+        return self.image_loader(os.path.join(self.root, rel_path))
+
+    def _boxes(self, rel_path: str) -> torch.Tensor:
+        return parse_boxes(self._read_text(rel_path), os.path.join(self.root, rel_path))
+
+    def _listing(self, folder: str) -> List[str]:
+        """Sorted image names of a folder, listed once (TRAINING.md §9 item 20: the reference re-listed
+        the folder on every frame read)."""
+        names = self._listing_cache.get(folder)
+        if names is None:
+            names = list_images(folder)
+            self._listing_cache[folder] = names
+        return names
+
+    @staticmethod
+    def _frames_from_info(seq_info: SeqInfo, frame_ids: Sequence[int]) -> Dict[str, list]:
+        """Per-frame values of every annotation key for the requested frames."""
+        return {key: [value[f_id, ...].clone() for f_id in frame_ids] for key, value in seq_info.items()}
+
+    def _check_root(self) -> None:
+        if not os.path.isdir(self.root):
+            raise DatasetError(f"{self.name}: root {self.root} is not a directory. Expected layout: {self.LAYOUT}")
+
+    def _check_nonempty(self) -> None:
+        if not self.sequence_list:
+            raise DatasetError(f"{self.name}: no sequences found under {self.root}. Expected layout: {self.LAYOUT}")
+
+
+class BaseImageDataset(BaseVideoDataset):
+    """A dataset of single annotated images, served as 1-frame "sequences" (COCO)."""
+
+    def is_video_sequence(self) -> bool:
+        return False
+
+    def get_num_images(self) -> int:
+        return self.get_num_sequences()
+
+
+def duplicate_rgb(frame: np.ndarray) -> np.ndarray:
+    """RGB -> 6-channel RGB ‖ RGB (TRAINING.md §3.5: X equals RGB for RGB-only datasets)."""
+    return np.concatenate([frame, frame], axis=2)
+
+
+def check_frame_index(frame_id: int, count: int, folder: str, annotation: str) -> None:
+    """A frame index beyond the folder's images means the annotation and the folder disagree."""
+    if not 0 <= frame_id < count:
+        raise SampleError(f"frame {frame_id} requested but {folder} holds {count} images "
+                          f"(annotation {annotation} has more rows)")
+
+
+__all__ = ["BaseImageDataset", "BaseVideoDataset", "DATA_SPECS_DIR", "DatasetError", "FrameReadError",
+           "MODALITY_TASK_CLASS", "SampleError", "check_frame_index", "duplicate_rgb", "list_dirs",
+           "list_images", "parse_boxes", "parse_int_list", "read_split_file"]

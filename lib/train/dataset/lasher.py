@@ -1,0 +1,68 @@
+"""LasHeR RGB-T training set (TRAINING.md §3.3): ``<root>/<seq>/{visible,infrared}/<frames>``."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import List, Optional, Sequence
+
+from lib.registry import TRAIN_DATASETS
+from lib.train.dataset.base_video_dataset import (BaseVideoDataset, SampleError, SeqInfo, check_frame_index,
+                                                  list_dirs, read_split_file)
+from lib.utils.rgbx import get_x_frame
+
+logger = logging.getLogger(__name__)
+
+
+class LasHeR(BaseVideoDataset):
+    """LasHeR: frame k = k-th file of the sorted ``visible/`` and ``infrared/`` listings; boxes from ``visible.txt``.
+
+    Frames are RGB ‖ thermal (``rgbrgb``, no clipping; 6 channels). visible = valid = w, h > 0. The
+    listings are cached (TRAINING.md §9 item 20); differing visible / infrared frame counts raise
+    :class:`SampleError` naming the sequence (the reference paired mismatched frames silently, and
+    LasHeR's file naming is inconsistent, PAIN_POINTS A10).
+    """
+
+    modality = "rgbt"
+    ENV_FIELD = "lasher_dir"
+    LAYOUT = ("<lasher_dir> = LasHeR trainingset: <seq>/{visible/*.jpg, infrared/*.jpg, visible.txt}; "
+              "split list lib/train/data_specs/lasher_train.txt")
+    SPLIT_FILES = {"train": "lasher_train.txt", "val": "lasher_val.txt", "all": "lasher_all.txt"}
+
+    def __init__(self, root: str, dtype: str = "rgbrgb", split: Optional[str] = "train", name: str = "lasher"):
+        super().__init__(name, root)
+        self.dtype = dtype
+        self._check_root()
+        names = read_split_file(self.SPLIT_FILES[split], self.name) if split else None
+        self.sequence_list: List[str] = list_dirs(self.root) if names is None else names
+        self._check_nonempty()
+
+    def _read_sequence_info(self, seq_id: int) -> SeqInfo:
+        bbox = self._boxes(f"{self.sequence_list[seq_id]}/visible.txt")
+        valid = (bbox[:, 2] > 0) & (bbox[:, 3] > 0)
+        return {"bbox": bbox, "valid": valid, "visible": valid.clone()}
+
+    def _pairs(self, seq_id: int):
+        seq_dir = os.path.join(self.root, self.sequence_list[seq_id])
+        rgb_dir, x_dir = os.path.join(seq_dir, "visible"), os.path.join(seq_dir, "infrared")
+        rgb, x = self._listing(rgb_dir), self._listing(x_dir)
+        if len(rgb) != len(x):
+            raise SampleError(f"{seq_dir}: visible/ has {len(rgb)} frames but infrared/ has {len(x)}")
+        return rgb_dir, rgb, x_dir, x
+
+    def get_frames(self, seq_id: int, frame_ids: Sequence[int], seq_info: Optional[SeqInfo] = None):
+        rgb_dir, rgb, x_dir, x = self._pairs(seq_id)
+        frames = []
+        for f_id in frame_ids:
+            check_frame_index(f_id, len(rgb), rgb_dir, "visible.txt")
+            frames.append(get_x_frame(os.path.join(rgb_dir, rgb[f_id]), os.path.join(x_dir, x[f_id]),
+                                      dtype=self.dtype, depth_clip=False))
+        seq_info = self.get_sequence_info(seq_id) if seq_info is None else seq_info
+        meta = {"object_class_name": None, "motion_class": None, "major_class": None, "root_class": None,
+                "motion_adverb": None}
+        return frames, self._frames_from_info(seq_info, frame_ids), meta
+
+
+@TRAIN_DATASETS.register("LasHeR_train")
+def build_lasher_train(env, cfg, image_loader=None) -> LasHeR:
+    """``LasHeR_train``: the 882-sequence train split (or every sequence when the split file is absent)."""
+    return LasHeR(str(env.require_dir(LasHeR.ENV_FIELD, LasHeR.LAYOUT)), dtype="rgbrgb", split="train")

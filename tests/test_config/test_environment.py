@@ -1,0 +1,162 @@
+"""Settings loader: generated local.py files, safe parsing, env-var overrides, error messages."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lib.config.environment import (EnvSettings, SettingsError, env_settings, read_local_file,
+                                    write_local_files)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def local_files(tmp_path):
+    """Generated train / test settings files in a temp dir (never the repository's own)."""
+    train, test = tmp_path / "train_local.py", tmp_path / "test_local.py"
+    write_local_files(tmp_path / "ws", tmp_path / "data", tmp_path / "out", train_local=train, test_local=test)
+    return train, test
+
+
+def test_generated_files_round_trip(local_files, tmp_path):
+    train, test = local_files
+    env = env_settings(train, test, environ={})
+    data = (tmp_path / "data").as_posix()
+    assert env.lasot_dir == f"{data}/lasot"
+    assert env.got10k_dir == f"{data}/got10k/train"
+    assert env.lasher_dir == f"{data}/lasher/trainingset"
+    assert env.depthtrack_dir == f"{data}/depthtrack/train"
+    # TRAINING.md §9 item 6 fixed: the reference wrote <data>/trackingnet here
+    assert env.vasttrack_dir == f"{data}/VastTrack/unisot_train_final_backup"
+    assert env.tensorboard_dir == (tmp_path / "ws" / "tensorboard").as_posix()
+    assert env.results_path == (tmp_path / "out" / "test" / "tracking_results").as_posix()
+    assert env.lasher_test_dir == f"{data}/lasher/testingset"
+    assert "line" in env.source_of("lasot_dir") and "train_local.py" in env.source_of("lasot_dir")
+    assert all(getattr(env, name) for name in EnvSettings.path_fields())
+
+
+def test_paths_are_written_as_python_literals(tmp_path):
+    """Quotes and backslashes in a path survive (repr), so Windows paths never break the file (A2)."""
+    odd = tmp_path / "we'ird \\ dir"
+    train, test = tmp_path / "a.py", tmp_path / "b.py"
+    write_local_files(odd, odd / "data", odd, train_local=train, test_local=test)
+    env = env_settings(train, test, environ={})
+    assert env.workspace_dir == odd.as_posix()
+    assert "\\\\" in train.read_text()  # escaped by repr
+
+
+def test_refuses_to_overwrite_without_force(local_files, tmp_path):
+    train, test = local_files
+    train.write_text("lasot_dir = '/my/edited/path'\n")
+    with pytest.raises(FileExistsError, match="--force"):
+        write_local_files(tmp_path, tmp_path, tmp_path, train_local=train, test_local=test)
+    assert train.read_text() == "lasot_dir = '/my/edited/path'\n"
+    write_local_files(tmp_path, tmp_path, tmp_path, force=True, train_local=train, test_local=test)
+    assert "/my/edited/path" not in train.read_text()
+
+
+def test_generator_script_refuses_overwrite(tmp_path):
+    script = REPO_ROOT / "tracking" / "create_default_local_file.py"
+    args = [sys.executable, str(script), "--workspace_dir", ".", "--data_dir", "./data", "--save_dir", ".",
+            "--train_file", str(tmp_path / "t.py"), "--test_file", str(tmp_path / "e.py")]
+    first = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert read_local_file(tmp_path / "t.py")["lasot_dir"][0] == (tmp_path / "data" / "lasot").as_posix()
+    second = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
+    assert second.returncode == 1
+    assert "--force" in second.stderr
+
+
+def test_env_var_overrides_file(local_files, tmp_path):
+    train, test = local_files
+    env = env_settings(train, test, environ={"CSTRACK_LASOT_DIR": str(tmp_path / "elsewhere"),
+                                             "CSTRACK_LASHER_TEST_DIR": str(tmp_path / "lt")})
+    assert env.lasot_dir == str(tmp_path / "elsewhere")
+    assert env.lasher_test_dir == str(tmp_path / "lt")
+    assert env.source_of("lasot_dir") == "environment variable CSTRACK_LASOT_DIR"
+    assert env.got10k_dir.endswith("got10k/train")  # untouched fields keep the file value
+
+
+def test_missing_files_give_empty_settings(tmp_path):
+    env = env_settings(tmp_path / "none.py", tmp_path / "none2.py", environ={})
+    assert env.lasot_dir == ""
+    with pytest.raises(SettingsError) as err:
+        env.require_dir("lasot_dir", "<lasot_dir>/<class>/<class>-<idx>/img")
+    message = str(err.value)
+    assert "lasot_dir" in message and "not set" in message and "CSTRACK_LASOT_DIR" in message
+    assert "create_default_local_file.py" in message and "<class>-<idx>" in message
+
+
+def test_missing_root_names_setting_path_and_layout(tmp_path):
+    missing = tmp_path / "no" / "lasher"
+    env = env_settings(tmp_path / "none.py", tmp_path / "none2.py", environ={"CSTRACK_LASHER_DIR": str(missing)})
+    with pytest.raises(SettingsError) as err:
+        env.require_dir("lasher_dir", "<seq>/visible/*.jpg")
+    message = str(err.value)
+    assert "lasher_dir" in message and str(missing) in message and "<seq>/visible/*.jpg" in message
+    assert "CSTRACK_LASHER_DIR" in message
+    (tmp_path / "file").write_text("x")
+    env.lasher_dir = str(tmp_path / "file")
+    with pytest.raises(SettingsError, match="not a directory"):
+        env.require_dir("lasher_dir")
+    assert env.check_path("lasher_dir") == tmp_path / "file"
+
+
+def test_broken_file_is_reported_and_never_overwritten(tmp_path):
+    """A Windows path with backslash escapes is a syntax error: name file and line, keep the file (A1/A2)."""
+    train = tmp_path / "local.py"
+    text = "workspace_dir = '/ok'\nlasot_dir = 'C:\\Users\\me\\lasot'\n"
+    train.write_text(text)
+    with pytest.raises(SettingsError) as err:
+        env_settings(train, tmp_path / "none.py", environ={})
+    assert str(train) in str(err.value) and ":2" in str(err.value) and "forward slashes" in str(err.value)
+    assert train.read_text() == text
+
+
+def test_non_literal_value_of_a_setting_is_an_error(tmp_path):
+    train = tmp_path / "local.py"
+    train.write_text("import os\nlasot_dir = os.environ['HOME']\n")
+    with pytest.raises(SettingsError, match="lasot_dir"):
+        env_settings(train, tmp_path / "none.py", environ={})
+
+
+def test_reference_style_files_are_understood(tmp_path):
+    """pytracking-style class / function files with `self.x = ...` and `settings.x = ...` still work."""
+    train = tmp_path / "train.py"
+    train.write_text(
+        "class EnvironmentSettings:\n"
+        "    def __init__(self):\n"
+        "        self.workspace_dir = '/ws'\n"
+        "        self.tensorboard_dir = self.workspace_dir + '/tensorboard/'\n"
+        "        self.lasot_dir = '/data/lasot'\n")
+    test = tmp_path / "test.py"
+    test.write_text(
+        "from lib.test.evaluation.environment import EnvSettings\n"
+        "def local_env_settings():\n"
+        "    settings = EnvSettings()\n"
+        "    settings.lasher_dir = '/data/LasHeR/testingset'\n"
+        "    settings.ckpt_name = 'CSTRACK_S2_ep0050.pth.tar'\n"
+        "    return settings\n")
+    env = env_settings(train, test, environ={})
+    assert env.workspace_dir == "/ws"
+    assert env.tensorboard_dir == "/ws/tensorboard/"
+    assert env.lasot_dir == "/data/lasot"
+    assert env.lasher_test_dir == "/data/LasHeR/testingset"  # the test file's lasher_dir is the test root
+    assert env.lasher_dir == ""
+    assert env.extra["ckpt_name"] == "CSTRACK_S2_ep0050.pth.tar"
+
+
+def test_relative_paths_in_files_resolve_against_repo(tmp_path):
+    train = tmp_path / "train.py"
+    train.write_text("lasot_dir = 'data/lasot'\n")
+    env = env_settings(train, tmp_path / "none.py", environ={})
+    assert Path(env.lasot_dir) == REPO_ROOT / "data" / "lasot"
+
+
+def test_report_lists_every_setting(tmp_path):
+    env = env_settings(tmp_path / "none.py", tmp_path / "none2.py", environ={"CSTRACK_SAVE_DIR": str(tmp_path)})
+    rows = {name: (value, exists) for name, value, exists, _ in env.report()}
+    assert set(rows) == set(EnvSettings.path_fields())
+    assert rows["save_dir"] == (str(tmp_path), True)
+    assert rows["lasot_dir"] == ("", False)
