@@ -71,12 +71,20 @@ def box_token_mask(row_start: float, row_end: float, col_start: float, col_end: 
     return mask.view(grid, patch, grid, patch).mean(dim=(1, 3)).reshape(-1, 1)
 
 
-def training_template_masks(template_anno: Tensor, template_size: int, patch: int) -> Tensor:
-    """Soft template masks of a batch (B, Nz, 1) from normalised xywh boxes (B, 4) (TRAINING.md §6.1).
+def soft_template_mask(boxes: Tensor, size: int, stride: int) -> Tensor:
+    """Soft template masks (N, (size/stride)^2, 1) from normalised xywh boxes (N, 4) (TRAINING.md §6.1).
 
-    Quirk (TRAINING.md §9 item 26): boxes are normalised by size-1 but scaled back by ``size``; ``int``
-    truncation and the exclusive ``- 1`` end drop the last row and column (item 28).
+    Quirks kept (TRAINING.md §9 items 26, 28): boxes normalised by ``size - 1`` are scaled back by
+    ``size``; the end ``x + w - 1`` is computed in float32 like the reference's tensor arithmetic, then
+    start and end are truncated with ``int()`` (the last row/column is left out); negative starts wrap.
+    A box with a non-finite value gives an all-background mask.
     """
-    boxes = (template_anno.detach().to("cpu", torch.float32) * template_size).tolist()
-    masks = [box_token_mask(y, y + h - 1, x, x + w - 1, template_size, patch) for x, y, w, h in boxes]
-    return torch.stack(masks).to(template_anno.device)
+    box_px = boxes.detach().to("cpu", torch.float32).reshape(-1, 4) * size
+    ends = box_px[:, 0:2] + box_px[:, 2:4] - 1
+    masks = []
+    for (x, y), (x_end, y_end) in zip(box_px[:, 0:2].tolist(), ends.tolist()):
+        if all(math.isfinite(v) for v in (x, y, x_end, y_end)):
+            masks.append(box_token_mask(y, y_end, x, x_end, size, stride))
+        else:
+            masks.append(torch.zeros((size // stride) ** 2, 1))
+    return torch.stack(masks).to(boxes.device)

@@ -15,7 +15,7 @@ from lib.models import build_model  # noqa: E402
 from lib.train.actors import build_actor, task_targets  # noqa: E402
 from lib.train.actors.losses import FocalLoss  # noqa: E402
 from lib.utils.box_ops import box_xywh_to_xyxy, giou_loss, paired_giou  # noqa: E402
-from lib.utils.heatmap import box_token_mask, gaussian_radius, generate_heatmap, training_template_masks  # noqa: E402
+from lib.utils.heatmap import box_token_mask, gaussian_radius, generate_heatmap, soft_template_mask  # noqa: E402
 
 LOSS_RTOL = 1e-5
 
@@ -73,7 +73,7 @@ def test_heatmap_orientation_rows_are_y():
 
 def test_template_mask_slicing_quirks():
     # box x=0.25..: 128 * 0.25 = 32 -> columns 32 .. int(32 + 32 - 1) = 63 exclusive: 31 columns
-    masks = training_template_masks(torch.tensor([[0.25, 0.25, 0.25, 0.25]]), 128, 16)
+    masks = soft_template_mask(torch.tensor([[0.25, 0.25, 0.25, 0.25]]), 128, 16)
     assert masks.shape == (1, 64, 1)
     # patch (row 2, col 2) spans pixels 32..47: fully covered; patch (3, 3) covers 48..63 minus the last
     assert masks[0, 2 * 8 + 2, 0] == 1.0

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from lib.registry import ACTORS
 from lib.train.actors.losses import FocalLoss
 from lib.utils.box_ops import box_cxcywh_to_xyxy, box_xywh_to_xyxy, giou_loss
-from lib.utils.heatmap import generate_heatmap, training_template_masks
+from lib.utils.heatmap import generate_heatmap, soft_template_mask
 
 Tensor = torch.Tensor
 
@@ -59,7 +59,10 @@ class CSTrackActor(nn.Module):
         """Network on ``template_images`` (Nt,B,6,H,W) and ``search_images`` (Ns,B,6,H,W) with soft masks."""
         templates = list(data["template_images"])
         searches = list(data["search_images"])
-        masks = [training_template_masks(anno, self.template_size, self.stride) for anno in data["template_anno"]]
+        if "template_soft_mask" in data:  # computed by the data pipeline's workers
+            masks = list(data["template_soft_mask"])
+        else:
+            masks = [soft_template_mask(anno, self.template_size, self.stride) for anno in data["template_anno"]]
         return self.net(template=templates, search=searches, soft_token_template_mask=masks, training=True)
 
     def compute_losses(self, out: Mapping[str, Tensor], data: Mapping) -> Tuple[Tensor, Dict[str, float]]:
