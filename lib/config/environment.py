@@ -2,7 +2,7 @@
 
 Settings come from two plain-assignment files, the ones users of this tracker family know:
 
-* ``lib/train/admin/local.py``: training roots (``lasot_dir = '/data/lasot'``, ...);
+* ``lib/train/admin/local.py``: training roots (``lasot_dir = '<data>/lasot'``, ...);
 * ``lib/test/evaluation/local.py``: test roots and result folders.
 
 Both are written by ``python tracking/create_default_local_file.py``. They are *parsed* (``ast``),

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from timm.layers import DropPath, resample_abs_pos_embed, trunc_normal_
 
 from lib.models.layers.attention import SubLNAttention
 from lib.models.layers.mlp import ConvMlp, NaiveSwiGLU
+from lib.models.layers.weight_init import init_trunc_normal
 
 logger = logging.getLogger(__name__)
 LN_EPS = 1e-6  # every LayerNorm of the backbone (quirk Q28)
@@ -141,14 +141,7 @@ class FastITPN(nn.Module):
         """MODEL.md §8.4: trunc-normal positions and linears, LN 1/0; then derive the tracking grids."""
         trunc_normal_(self.pos_embed, std=0.02)
         trunc_normal_(self.cls_token, std=0.02)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        self.apply(init_trunc_normal)
         self.finetune_track()
 
     @torch.no_grad()

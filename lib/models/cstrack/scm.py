@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from timm.layers import Mlp, trunc_normal_
+from timm.layers import Mlp
 
 from lib.models.layers.attention import CrossAttention
+from lib.models.layers.weight_init import init_trunc_normal
 
 
 class SpatialFusionLayer(nn.Module):
@@ -54,18 +55,8 @@ class SpatialCompactModule(nn.Module):
     def __init__(self, dim: int, num_heads: int, num_prompts: int, mlp_ratio: float = 1.0, dropout: float = 0.1):
         super().__init__()
         self.layers = nn.ModuleList([SpatialFusionLayer(dim, num_heads, num_prompts, mlp_ratio, dropout)])
-        self.apply(_init_trunc_normal)
+        self.apply(init_trunc_normal)
 
     def forward(self, rgb: torch.Tensor, x_mod: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         return self.layers[0](rgb, x_mod, pos)
 
-
-def _init_trunc_normal(m: nn.Module) -> None:
-    """Linear: truncated normal 0.02, zero bias; LayerNorm: 1 / 0 (MODEL.md §8.4)."""
-    if isinstance(m, nn.Linear):
-        trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lib.models.cstrack.scm import _init_trunc_normal
+from lib.models.layers.weight_init import init_trunc_normal
 
 
 class TemporalFusionLayer(nn.Module):
@@ -48,7 +48,7 @@ class TemporalFusion(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList([TemporalFusionLayer(dim, num_heads, ffn_dim, dropout)])
         # Linear layers (out_proj too) truncated normal; in_proj keeps PyTorch's Xavier init (§8.4).
-        self.apply(_init_trunc_normal)
+        self.apply(init_trunc_normal)
 
     def forward(self, query, memory, query_pos, memory_pos):
         return self.layers[0](query, memory, query_pos, memory_pos)

@@ -3,7 +3,7 @@
 Scores follow the official toolkits' rules as written out in EVALUATION.md §1 and §3.3::
 
     from lib.test.analysis import evaluate_tracker
-    scores = evaluate_tracker("LasHeR", "output/.../LasHeR_ep0030", "/data/LasHeR/testingset")
+    scores = evaluate_tracker("LasHeR", "output/.../LasHeR_ep0030", "<data>/LasHeR/testingset")
     # {'PR': 0.5001, 'NPR': 0.4393, 'SR': 0.3624}
 
 :func:`compute_curves` / :func:`compare_trackers` keep the per-sequence curves (per-sequence and

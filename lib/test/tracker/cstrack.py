@@ -6,7 +6,7 @@ reference's boxes. Stage 2 only changes how the network is called (the memory it
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping
 
 import numpy as np
 import torch
