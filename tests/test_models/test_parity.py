@@ -1,17 +1,13 @@
 """The network reproduces the reference's state_dict layout and outputs (../shared/parity)."""
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from parity_utils import fixture_state_dict, load_recipe  # noqa: E402
-
-from lib.config import load_config  # noqa: E402
-from lib.models import build_model  # noqa: E402
+from lib.utils.parity import fixture_state_dict, load_recipe
+from lib.config import load_config
+from lib.models import build_model
 
 ATOL = 1e-4  # parity README: model outputs and intermediates within 1e-4 max abs (fp32, CPU)
 

@@ -1,15 +1,11 @@
 """Whole tracking runs through the public ``build_tracker`` API reproduce the reference's boxes."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from parity_utils import fixture_state_dict, load_recipe  # noqa: E402
-
-from lib.test.tracker import build_tracker  # noqa: E402
+from lib.utils.parity import fixture_state_dict, load_recipe
+from lib.test.tracker import build_tracker
 
 
 @pytest.fixture(scope="module")

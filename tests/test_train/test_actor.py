@@ -1,21 +1,17 @@
 """Training targets and losses: unit-level labels and end-to-end actor parity with the reference."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torchvision.ops import generalized_box_iou
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from parity_utils import fixture_batch, fixture_state_dict  # noqa: E402
-
-from lib.config import load_config  # noqa: E402
-from lib.models import build_model  # noqa: E402
-from lib.train.actors import build_actor, task_targets  # noqa: E402
-from lib.train.actors.losses import FocalLoss  # noqa: E402
-from lib.utils.box_ops import box_xywh_to_xyxy, giou_loss, paired_giou  # noqa: E402
-from lib.utils.heatmap import box_token_mask, gaussian_radius, generate_heatmap, soft_template_mask  # noqa: E402
+from lib.utils.parity import fixture_batch, fixture_state_dict
+from lib.config import load_config
+from lib.models import build_model
+from lib.train.actors import build_actor, task_targets
+from lib.train.actors.losses import FocalLoss
+from lib.utils.box_ops import box_xywh_to_xyxy, giou_loss, paired_giou
+from lib.utils.heatmap import box_token_mask, gaussian_radius, generate_heatmap, soft_template_mask
 
 LOSS_RTOL = 1e-5
 

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from parity_utils import fixture_state_dict, load_recipe  # noqa: E402
+from lib.utils.parity import fixture_state_dict, load_recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,27 +1,32 @@
-"""Helpers for the parity tests: fixture weights and inputs from ``../shared/parity/recipe.py``."""
+"""Reference-parity fixtures: name-seeded weights and inputs from ``<parity_dir>/recipe.py``.
+
+The fixtures (``../shared/parity``) were produced by the authors' implementation; the tests and
+``tracking/parity_report.py`` compare this implementation against them.
+"""
 from __future__ import annotations
 
 import functools
 import importlib.util
 import json
 from pathlib import Path
+from typing import Union
 
 import torch
 
 
-def load_recipe(parity_dir: Path):
+def load_recipe(parity_dir: Union[str, Path]):
     """Import the fixture recipe module (numpy + torch only) from the parity folder."""
-    spec = importlib.util.spec_from_file_location("cstrack_parity_recipe", parity_dir / "recipe.py")
+    spec = importlib.util.spec_from_file_location("cstrack_parity_recipe", Path(parity_dir) / "recipe.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 @functools.lru_cache(maxsize=2)
-def fixture_state_dict(parity_dir: Path, stage: str) -> dict:
+def fixture_state_dict(parity_dir: Union[str, Path], stage: str) -> dict:
     """The name-seeded weights for every key of ``state_dict_<stage>.json`` (cached per session)."""
     recipe = load_recipe(parity_dir)
-    layout = json.loads((parity_dir / f"state_dict_{stage}.json").read_text())
+    layout = json.loads((Path(parity_dir) / f"state_dict_{stage}.json").read_text())
     return {k: recipe.fixture_tensor(k, tuple(shape), getattr(torch, dtype)) for k, shape, dtype in layout}
 
 
