@@ -1,0 +1,220 @@
+"""``tracking/video_demo.py`` on generated inputs: frame folders and video files, thermal-like and
+16-bit depth X, and the user mistakes it must explain (differing frame counts, an unreadable file, a
+checkpoint that does not fit, no --init without a GUI). A tiny random-weight stage-1 checkpoint is
+enough: the tests check the plumbing, not the tracking quality.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from lib.config import load_config
+from lib.models import build_model
+from lib.quickstart.demo import DemoError, gui_unavailable_reason, prepare_pair, run_demo
+from lib.quickstart.synthetic_rgbt import render_sequence
+from lib.utils.checkpoint import save_network
+from lib.utils.rgbx import get_x_frame
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "tracking" / "video_demo.py"
+N = 8
+TINY = ["--script", "cstrack_s1", "--config", "cstrack_s1_tiny", "--device", "cpu"]
+
+
+def load_module(name, path):
+    """A ``tracking/`` script as a module (its ``import _init_paths`` needs ``tracking/`` on sys.path)."""
+    sys.path.insert(0, str(Path(path).parent))
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(Path(path).parent))
+    return module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: the toy model does not need more, and several are very slow on a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def cli():
+    return load_module("video_demo_cli", DEMO)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Frame folders (RGB, thermal, 16-bit depth), an RGB and a thermal video, a tiny checkpoint, the init box."""
+    root = tmp_path_factory.mktemp("demo_inputs")
+    rgb, thermal, boxes = render_sequence(np.random.default_rng(3), N, 160, 120, "car")
+    paths = {k: root / k for k in ("rgb", "thermal", "depth")}
+    for folder in paths.values():
+        folder.mkdir()
+    for t in range(N):
+        cv2.imwrite(str(paths["rgb"] / f"{t + 1:05d}.jpg"), rgb[t])
+        cv2.imwrite(str(paths["thermal"] / f"{t + 1:05d}.jpg"), thermal[t])
+        depth = (6000 - 20 * thermal[t][..., 0].astype(np.int32)).astype(np.uint16)  # warm = near
+        cv2.imwrite(str(paths["depth"] / f"{t + 1:08d}.png"), depth)
+    for name, frames in (("rgb_video", rgb), ("thermal_video", thermal)):
+        path = root / f"{name}.avi"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+        for frame in frames:
+            writer.write(frame)
+        writer.release()
+        paths[name] = path
+    net = build_model(load_config("cstrack_s1_tiny"))
+    paths["checkpoint"] = root / "tiny_s1.pth.tar"
+    save_network(net, str(paths["checkpoint"]))
+    paths["init"] = ",".join(str(int(v)) for v in boxes[0])
+    return paths
+
+
+def video_frame_count(path):
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    return count
+
+
+def check_outputs(out, init):
+    assert video_frame_count(out) == N
+    boxes = np.loadtxt(Path(out).with_suffix(".txt"), delimiter=",", ndmin=2)
+    assert boxes.shape == (N, 4) and np.isfinite(boxes).all()
+    np.testing.assert_allclose(boxes[0], [float(v) for v in init.split(",")])
+    assert not list(Path(out).parent.glob(".tmp_*"))
+
+
+@pytest.mark.parametrize("rgb_key, x_key, x_type", [
+    ("rgb", "thermal", "thermal"),              # two frame folders
+    ("rgb_video", "thermal_video", "thermal"),  # two video files
+    ("rgb_video", "depth", "depth"),            # a video and 16-bit depth PNGs (auto-detected)
+])
+def test_demo_writes_boxes_and_a_readable_video(cli, inputs, tmp_path, capsys, rgb_key, x_key, x_type):
+    out = tmp_path / "out.mp4"
+    assert cli.main(["--rgb", str(inputs[rgb_key]), "--x", str(inputs[x_key]), "--checkpoint", str(inputs["checkpoint"]),
+                     "--init", inputs["init"], "--out", str(out), *TINY]) == 0
+    check_outputs(out, inputs["init"])
+    printed = capsys.readouterr().out
+    assert f"X = {x_type}" in printed and str(out) in printed
+
+
+def test_depth_is_converted_as_the_rgbd_benchmarks_do(inputs):
+    rgb_path = sorted(inputs["rgb"].iterdir())[0]
+    depth_path = sorted(inputs["depth"].iterdir())[0]
+    frame, shown = prepare_pair(cv2.imread(str(rgb_path)), cv2.imread(str(depth_path), cv2.IMREAD_UNCHANGED), "depth")
+    expected = get_x_frame(str(rgb_path), str(depth_path), dtype="rgbcolormap", depth_clip=True)
+    np.testing.assert_array_equal(frame, expected)
+    assert shown.dtype == np.uint8 and shown.shape == (120, 160, 3)
+
+
+def test_thermal_is_converted_as_the_rgbt_benchmarks_do(inputs):
+    rgb_path = sorted(inputs["rgb"].iterdir())[0]
+    x_path = sorted(inputs["thermal"].iterdir())[0]
+    frame, _ = prepare_pair(cv2.imread(str(rgb_path)), cv2.imread(str(x_path), cv2.IMREAD_UNCHANGED), "thermal")
+    np.testing.assert_array_equal(frame, get_x_frame(str(rgb_path), str(x_path), dtype="rgbrgb"))
+
+
+def _demo(inputs, tmp_path, **kwargs):
+    args = dict(rgb=inputs["rgb"], x=inputs["thermal"], checkpoint=inputs["checkpoint"],
+                init=[float(v) for v in inputs["init"].split(",")], out=tmp_path / "o.mp4", script="cstrack_s1",
+                config="cstrack_s1_tiny", device="cpu", progress=lambda line: None)
+    args.update(kwargs)
+    return run_demo(**args)
+
+
+def test_mismatched_frame_counts(inputs, tmp_path):
+    short = tmp_path / "short"
+    short.mkdir()
+    for path in sorted(inputs["thermal"].iterdir())[:N - 2]:
+        (short / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(DemoError, match=rf"differ in length: .* has {N} frames, .* has {N - 2}"):
+        _demo(inputs, tmp_path, x=short)
+    with pytest.raises(DemoError, match="differ in length"):
+        _demo(inputs, tmp_path, rgb=inputs["rgb_video"], x=short)
+
+
+def test_unreadable_and_missing_files(inputs, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in sorted(inputs["thermal"].iterdir()):
+        (broken / path.name).write_bytes(path.read_bytes())
+    bad = sorted(broken.iterdir())[3]
+    bad.write_bytes(b"not a jpeg")
+    out = tmp_path / "o.mp4"
+    with pytest.raises(DemoError, match=rf"cannot read image {bad}"):
+        _demo(inputs, tmp_path, x=broken, out=out)
+    assert not out.exists() and not list(tmp_path.glob(".tmp_*"))  # no half-written video
+    with pytest.raises(DemoError, match="no such file or folder"):
+        _demo(inputs, tmp_path, x=tmp_path / "nowhere")
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("hello")
+    with pytest.raises(DemoError, match="cannot open this file as a video"):
+        _demo(inputs, tmp_path, rgb=not_video)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DemoError, match="holds no image files"):
+        _demo(inputs, tmp_path, x=empty)
+
+
+def test_wrong_checkpoints(inputs, tmp_path):
+    with pytest.raises(DemoError, match="does not match the network .*CSTRACK_S2"):
+        _demo(inputs, tmp_path, script="cstrack_s2", config="cstrack_s2_tiny")  # stage-1 weights, stage-2 model
+    wider = tmp_path / "wider.yaml"  # the tiny model with a wider backbone
+    wider.write_text(f"_base_: {REPO / 'experiments' / 'cstrack_s1' / 'cstrack_s1_tiny.yaml'}\n"
+                     f"MODEL:\n  BACKBONE:\n    EMBED_DIM: 96\n", encoding="utf-8")
+    with pytest.raises(DemoError, match="shape mismatch"):
+        _demo(inputs, tmp_path, config=str(wider))
+    text = tmp_path / "weights.pth.tar"
+    text.write_text("not a checkpoint")
+    with pytest.raises(DemoError, match="cannot read checkpoint"):
+        _demo(inputs, tmp_path, checkpoint=text)
+    with pytest.raises(DemoError, match="no such file"):
+        _demo(inputs, tmp_path, checkpoint=tmp_path / "missing.pth.tar")
+    with pytest.raises(DemoError, match="no experiment config 'nonexistent'"):
+        _demo(inputs, tmp_path, config="nonexistent")
+
+
+def test_missing_init_without_a_display_asks_for_init(inputs, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the no-display rule is Linux-specific")
+    assert gui_unavailable_reason() is not None
+    with pytest.raises(DemoError, match=r"Pass the target's box in the first frame with --init x,y,w,h"):
+        _demo(inputs, tmp_path, init=None)
+
+
+def test_bad_init_values(cli, inputs, tmp_path):
+    for bad in ("1,2,3", "a,b,c,d", "10,10,0,5"):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["--rgb", str(inputs["rgb"]), "--x", str(inputs["thermal"]), "--checkpoint",
+                      str(inputs["checkpoint"]), "--init", bad, *TINY])
+        assert info.value.code == 2
+    with pytest.raises(DemoError, match="outside the first frame"):
+        _demo(inputs, tmp_path, init=[500, 500, 10, 10])
+
+
+def test_cli_exit_status_and_message(inputs, tmp_path):
+    """The script itself: exit status 2 and a one-line 'error:' for a user mistake (here, no --init, headless)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the no-display rule is Linux-specific")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = subprocess.run([sys.executable, str(DEMO), "--rgb", str(inputs["rgb"]), "--x", str(inputs["thermal"]),
+                             "--checkpoint", str(inputs["checkpoint"]), *TINY], cwd=str(tmp_path), env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot ask for the first box") and "--init" in result.stderr
+    assert "Traceback" not in result.stderr
