@@ -9,7 +9,6 @@ batches with the reference crop sizes are drawn, and a Markdown table of samples
 import argparse
 import logging
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -18,23 +17,13 @@ import _init_paths  # noqa: F401  (repository root on sys.path)
 
 import torch
 
+from lib.utils.machine import cpu_name
 from lib.config import load_config
 from lib.train.data import build_dataloaders
 from tests.synthetic_data import env_from_overrides, write_all_training_datasets
 
 STAGES = {"cstrack_s1": 18, "cstrack_s2": 10}
 
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux) or the platform module."""
-    try:
-        with open("/proc/cpuinfo", "r", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def measure(stage: str, batch_size: int, workers: int, batches: int, env) -> dict:

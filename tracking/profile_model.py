@@ -13,7 +13,6 @@ Method (also printed with the results):
 """
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from lib.utils.machine import cpu_name
 from lib.config import load_config
 from lib.models import build_model
 from lib.test.tracker import build_tracker, resolve_device
@@ -67,16 +67,6 @@ def time_tracker(script, config, device, frames, warmup, workdir):
     flops = count_flops(tracker.net, cfg, device)
     return params, flops, times
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> int:

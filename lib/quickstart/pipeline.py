@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from lib.utils.machine import cpu_name
 from lib.quickstart.synthetic_rgbt import SyntheticRGBTConfig, generate_dataset
 from lib.quickstart.visualize import GT_COLOR, PRED_COLOR, annotate_pair, check_video, write_video
 
@@ -113,17 +114,6 @@ def _fmt_seconds(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
-
-def cpu_name() -> str:
-    """The CPU model (Linux ``/proc/cpuinfo``, else the platform module) for the summary and benchmarks."""
-    try:
-        with open("/proc/cpuinfo", "r", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        logger.debug("no /proc/cpuinfo; using the platform module")
-    return platform.processor() or platform.machine()
 
 
 class Quickstart:
@@ -488,5 +478,4 @@ def _display(path: str) -> str:
         return path
 
 
-__all__ = ["PROFILES", "Profile", "Quickstart", "QuickstartError", "STATIC_NAME", "STEPS", "TRACKER_NAME",
-           "cpu_name"]
+__all__ = ["PROFILES", "Profile", "Quickstart", "QuickstartError", "STATIC_NAME", "STEPS", "TRACKER_NAME"]

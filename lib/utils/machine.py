@@ -1,0 +1,17 @@
+"""Describe the machine a measurement ran on (benchmarks and summaries name it with their figures)."""
+import logging
+import platform
+
+logger = logging.getLogger(__name__)
+
+
+def cpu_name() -> str:
+    """The CPU model from ``/proc/cpuinfo`` (Linux), else what the platform module reports."""
+    try:
+        with open("/proc/cpuinfo", "r", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        logger.debug("no /proc/cpuinfo; using the platform module")
+    return platform.processor() or platform.machine() or "unknown CPU"
