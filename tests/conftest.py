@@ -31,3 +31,14 @@ def parity_dir() -> Path:
 def golden_dir() -> Path:
     """``../shared/eval_golden``: real benchmark ground truth with published raw results."""
     return _shared_dir("CSTRACK_GOLDEN_DIR", REPO_ROOT.parent / "shared" / "eval_golden")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op thread for tests of tiny models: two threads on a shared 2-core machine crawl."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -1,5 +1,4 @@
 """Benchmark readers on tiny synthetic datasets in the real layouts (EVALUATION.md §2, §4)."""
-import importlib.util
 from pathlib import Path
 
 import cv2
@@ -12,16 +11,7 @@ from lib.test.evaluation.data import list_frames, load_boxes
 from lib.test.vot.prepare_dataset import prepare_dataset
 from lib.utils.rgbx import depth_to_colormap
 
-
-def load_synthetic():
-    """The synthetic-dataset helpers beside this file (tests run with --import-mode=importlib)."""
-    spec = importlib.util.spec_from_file_location("benchmark_data", Path(__file__).with_name("benchmark_data.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-syn = load_synthetic()
+from tests.test_evaluation import benchmark_data as syn
 
 
 def test_all_benchmarks_registered():

@@ -1,7 +1,5 @@
 """Comparison tables, attribute tables, plots and the ``tracking/analysis_results.py`` command line."""
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -85,15 +83,9 @@ def test_depthtrack_plot_and_sequence_csv(tmp_path):
 
 def load_cli():
     """tracking/analysis_results.py as a module (it bootstraps the repository root itself)."""
-    sys.path.insert(0, str(REPO_ROOT / "tracking"))
-    try:
-        spec = importlib.util.spec_from_file_location("analysis_results",
-                                                      REPO_ROOT / "tracking" / "analysis_results.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(REPO_ROOT / "tracking"))
-    return module
+    from tests.script_loading import load_script
+
+    return load_script("analysis_results", REPO_ROOT / "tracking" / "analysis_results.py")
 
 
 def test_cli(lasher_two_trackers, tmp_path, capsys):

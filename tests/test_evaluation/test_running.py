@@ -1,5 +1,4 @@
 """The resumable runner: reference result formats, atomic writes, skip / resume, workers, manifest."""
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -11,16 +10,7 @@ from lib.test.evaluation import load_benchmark, run_benchmark, run_sequence
 from lib.test.evaluation.running import (ResultsConflictError, default_results_dir, epoch_label, result_files,
                                          resolve_checkpoint)
 
-
-def load_synthetic():
-    spec = importlib.util.spec_from_file_location(
-        "benchmark_data", Path(__file__).with_name("benchmark_data.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-syn = load_synthetic()
+from tests.test_evaluation import benchmark_data as syn
 
 
 class ShiftTracker:

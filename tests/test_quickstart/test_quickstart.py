@@ -5,7 +5,6 @@ stages through lib/train/run_training.py, the RGBT runner, the Python metrics, p
 A second run must reuse every step; a run of another profile in the same folder is refused. The
 synthetic data generator is also checked on its own (layout, determinism, a thermal-looking X).
 """
-import importlib.util
 import json
 import subprocess
 import sys
@@ -25,22 +24,12 @@ from lib.test.evaluation.datasets import load_benchmark
 from lib.train.dataset.lasher import LasHeR
 from lib.utils.checkpoint import read_checkpoint
 
+from tests.script_loading import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "tracking" / "quickstart.py"
 TIMEOUT = 900
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def load_module(name, path):
-    """A ``tracking/`` script as a module (its ``import _init_paths`` needs ``tracking/`` on sys.path)."""
-    sys.path.insert(0, str(Path(path).parent))
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(Path(path).parent))
-    return module
 
 
 def run_quickstart(workdir, *extra):
@@ -153,7 +142,7 @@ def test_video_reads_back_with_every_frame(quick_run):
 def test_demo_runs_on_the_trained_checkpoint(quick_run, tmp_path):
     """tracking/video_demo.py takes the quickstart's stage-2 checkpoint (config read from the checkpoint)."""
     _, summary, _, _ = quick_run
-    demo = load_module("video_demo_cli", REPO / "tracking" / "video_demo.py")
+    demo = load_script("video_demo_cli", REPO / "tracking" / "video_demo.py")
     seq = load_benchmark("LasHeR", summary["files"]["test split"]).sequences[1]
     init = ",".join(f"{v:g}" for v in seq.ground_truth[0])
     out = tmp_path / "demo.avi"

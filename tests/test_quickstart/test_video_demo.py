@@ -3,7 +3,6 @@
 checkpoint that does not fit, no --init without a GUI). A tiny random-weight stage-1 checkpoint is
 enough: the tests check the plumbing, not the tracking quality.
 """
-import importlib.util
 import os
 import subprocess
 import sys
@@ -21,22 +20,12 @@ from lib.quickstart.synthetic_rgbt import render_sequence
 from lib.utils.checkpoint import save_network
 from lib.utils.rgbx import get_x_frame
 
+from tests.script_loading import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "tracking" / "video_demo.py"
 N = 8
 TINY = ["--script", "cstrack_s1", "--config", "cstrack_s1_tiny", "--device", "cpu"]
-
-
-def load_module(name, path):
-    """A ``tracking/`` script as a module (its ``import _init_paths`` needs ``tracking/`` on sys.path)."""
-    sys.path.insert(0, str(Path(path).parent))
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(Path(path).parent))
-    return module
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -50,7 +39,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def cli():
-    return load_module("video_demo_cli", DEMO)
+    return load_script("video_demo_cli", DEMO)
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,8 @@ from lib.train.optim import (ENCODER_MODULES, build_optimizer, build_scheduler, 
 
 CONFIGS = {"cstrack_s1": "cstrack_s1_tiny", "cstrack_s2": "cstrack_s2_tiny"}
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: these models are tiny, and two threads on a shared 2-core machine crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny(stage, **overrides):

@@ -4,7 +4,6 @@ Stage 1 -> stage 2 hand-off, two-process gloo runs (torch.distributed.launch and
 ``tracking/train.py``), resume after an interruption, failures with a non-zero exit status. Every
 run uses the tiny experiments and the real data pipeline on tiny synthetic datasets.
 """
-import importlib.util
 import os
 import socket
 import subprocess
@@ -18,23 +17,18 @@ from lib.train import train_script
 from lib.train.admin.settings import RunSettings
 from lib.utils.checkpoint import read_checkpoint
 
+from tests.script_loading import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 RUN_TRAINING = REPO / "lib" / "train" / "run_training.py"
 DATASETS = ["GOT10K_vottrain", "LasHeR_train", "DepthTrack_train", "VisEvent"]  # as in cstrack_s1_tiny.yaml
 TIMEOUT = 300
 
 
-def load_module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def data_env(tmp_path_factory):
     """Environment with CSTRACK_*_DIR pointing at synthetic datasets; one intra-op thread per process."""
-    synthetic = load_module("synthetic_data", REPO / "tests" / "synthetic_data.py")
+    from tests import synthetic_data as synthetic
     overrides = synthetic.write_all_training_datasets(tmp_path_factory.mktemp("data"), lmdb=False, names=DATASETS)
     return dict(os.environ, OMP_NUM_THREADS="1", **overrides)
 
@@ -160,7 +154,7 @@ def test_two_processes_with_torchrun_through_tracking_train(data_env, tmp_path):
 
 # ------------------------------------------------------------------------------------- command line
 def test_tracking_train_builds_launch_commands():
-    wrapper = load_module("tracking_train", REPO / "tracking" / "train.py")
+    wrapper = load_script("tracking_train", REPO / "tracking" / "train.py")
     args, rest = wrapper.build_parser().parse_known_args(
         ["--script", "cstrack_s2", "--mode", "single", "--pretrained", "x.pth.tar"])
     command = wrapper.build_command(args, rest)
@@ -176,7 +170,7 @@ def test_tracking_train_builds_launch_commands():
 
 @pytest.mark.parametrize("flag", ["--local_rank=1", "--local-rank=1"])
 def test_local_rank_argument_forms(flag, monkeypatch):
-    run_training = load_module("run_training", RUN_TRAINING)
+    run_training = load_script("run_training", RUN_TRAINING)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
     monkeypatch.delenv("LOCAL_RANK", raising=False)
@@ -187,7 +181,7 @@ def test_local_rank_argument_forms(flag, monkeypatch):
 
 
 def test_single_process_defaults_and_boolean_flags(monkeypatch):
-    run_training = load_module("run_training", RUN_TRAINING)
+    run_training = load_script("run_training", RUN_TRAINING)
     for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(key, raising=False)
     parser = run_training.build_parser()

@@ -21,6 +21,8 @@ from lib.utils.checkpoint import CheckpointError, read_checkpoint
 CONFIGS = {"cstrack_s1": "cstrack_s1_tiny", "cstrack_s2": "cstrack_s2_tiny"}
 CPU = torch.device("cpu")
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def make_batch(batch_size=2, num_search=1, generator=None):
     """A batch in the data pipeline's layout: (N, B, 6, H, W) images, (N, B, 4) normalised xywh boxes."""
@@ -78,14 +80,6 @@ class PoisonedActor(torch.nn.Module):
         loss, stats = self.inner(data)
         return (loss * float("nan"), stats) if data.get("poison_loss") else (loss, stats)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: these models are tiny, and two threads on a shared 2-core machine crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def settings_for(tmp_path, stage="cstrack_s1", **kw):

@@ -5,7 +5,6 @@ Checks one row per frame, the reference delimiter / number format and first row,
 tree, worker processes, and that a run killed part-way and restarted ends with the same files as an
 uninterrupted run.
 """
-import importlib.util
 import os
 import runpy
 import signal
@@ -18,19 +17,11 @@ import numpy as np
 import pytest
 import torch
 
+from tests.test_evaluation import benchmark_data as syn
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RGBT_SCRIPT = REPO_ROOT / "RGBT_workspace" / "test_rgbt_mgpus.py"
 RGBE_SCRIPT = REPO_ROOT / "RGBE_workspace" / "test_rgbe_mgpus.py"
-
-
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-syn = _load(REPO_ROOT / "tests" / "test_evaluation" / "benchmark_data.py")
 
 
 @pytest.fixture(scope="module")

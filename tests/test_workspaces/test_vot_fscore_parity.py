@@ -5,24 +5,17 @@ confidences so the toolkit subsamples its thresholds, EVALUATION.md §3.3) and s
 ``vot analysis`` in a workspace using ``Depthtrack_workspace``'s stack, and by ``evaluate_tracker``
 on the same result files. A second case feeds the toolkit the files our local runner writes.
 """
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.test_evaluation import benchmark_data as syn
+from tests.test_workspaces import vot_workspace as vws
+
 HERE = Path(__file__).resolve().parent
 
 
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-syn = _load(HERE.parent / "test_evaluation" / "benchmark_data.py")
-vws = _load(HERE / "vot_workspace.py")
 vws.require_toolkit()
 
 SEQUENCES = {"alpha": 40, "bravo": 35, "charlie": 42}

@@ -7,7 +7,6 @@ downloaded) is run through ``Depthtrack_workspace`` (long-term stack: Pr / Re / 
 ``trackers.ini`` via traxpython, with tiny-config checkpoints. A stage-1 checkpoint only loads
 (strictly) into stage 1, so the S1 entry really runs stage 1 (PAIN_POINTS A12).
 """
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,18 +16,10 @@ import torch
 
 from lib.test.vot import run_vot
 
-HERE = Path(__file__).resolve().parent
+from tests.test_evaluation import benchmark_data as syn
+from tests.test_workspaces import vot_workspace as vws
 
 
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-syn = _load(HERE.parent / "test_evaluation" / "benchmark_data.py")
-vws = _load(HERE / "vot_workspace.py")
 vws.require_toolkit()
 
 
