@@ -7,7 +7,6 @@ downloaded) is run through ``Depthtrack_workspace`` (long-term stack: Pr / Re / 
 ``trackers.ini`` via traxpython, with tiny-config checkpoints. A stage-1 checkpoint only loads
 (strictly) into stage 1, so the S1 entry really runs stage 1 (PAIN_POINTS A12).
 """
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
