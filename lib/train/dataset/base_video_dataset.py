@@ -121,6 +121,7 @@ class BaseVideoDataset:
     modality: str = "rgb"
     ENV_FIELD: str = ""
     LAYOUT: str = ""
+    SPLIT_FILES: Dict[str, str] = {}  # split name -> file in lib/train/data_specs/
 
     def __init__(self, name: str, root: str, image_loader: Callable[[str], np.ndarray] = imread_rgb):
         self.name = name
@@ -202,6 +203,11 @@ class BaseVideoDataset:
     def _check_root(self) -> None:
         if not os.path.isdir(self.root):
             raise DatasetError(f"{self.name}: root {self.root} is not a directory. Expected layout: {self.LAYOUT}")
+
+    def _sequences_from_split(self, split: Optional[str]) -> List[str]:
+        """Names from the split file ``SPLIT_FILES[split]``; every folder under the root without one."""
+        names = read_split_file(self.SPLIT_FILES[split], self.name) if split else None
+        return list_dirs(self.root) if names is None else names
 
     def _check_nonempty(self) -> None:
         if not self.sequence_list:

@@ -6,7 +6,7 @@ import os
 from typing import List, Optional, Sequence
 
 from lib.registry import TRAIN_DATASETS
-from lib.train.dataset.base_video_dataset import BaseVideoDataset, SeqInfo, list_dirs, read_split_file
+from lib.train.dataset.base_video_dataset import BaseVideoDataset, SeqInfo
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
@@ -30,8 +30,7 @@ class DepthTrack(BaseVideoDataset):
         super().__init__(name, root)
         self.dtype = dtype
         self._check_root()
-        names = read_split_file(self.SPLIT_FILES[split], self.name) if split else None
-        self.sequence_list: List[str] = list_dirs(self.root) if names is None else names
+        self.sequence_list: List[str] = self._sequences_from_split(split)
         self._check_nonempty()
 
     def describe(self, seq_id: int) -> str:

@@ -6,8 +6,7 @@ import os
 from typing import List, Optional, Sequence
 
 from lib.registry import TRAIN_DATASETS
-from lib.train.dataset.base_video_dataset import (BaseVideoDataset, SampleError, SeqInfo, check_frame_index,
-                                                  list_dirs, read_split_file)
+from lib.train.dataset.base_video_dataset import BaseVideoDataset, SampleError, SeqInfo, check_frame_index
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
@@ -32,8 +31,7 @@ class LasHeR(BaseVideoDataset):
         super().__init__(name, root)
         self.dtype = dtype
         self._check_root()
-        names = read_split_file(self.SPLIT_FILES[split], self.name) if split else None
-        self.sequence_list: List[str] = list_dirs(self.root) if names is None else names
+        self.sequence_list: List[str] = self._sequences_from_split(split)
         self._check_nonempty()
 
     def _read_sequence_info(self, seq_id: int) -> SeqInfo:
