@@ -1,7 +1,6 @@
 """Trackers: ``build_tracker("cstrack_s2", checkpoint=..., dataset_name="lasher", device="cpu")``."""
 from __future__ import annotations
 
-import os
 from typing import Optional, Union
 
 import torch
@@ -9,24 +8,14 @@ import torch
 from lib.config import load_config
 from lib.models import build_model
 from lib.registry import TRACKERS
-from lib.test.tracker.base_tracker import resolve_device
 from lib.test.tracker.cstrack import CSTrackTemporalTracker, CSTrackTracker
 from lib.utils.checkpoint import load_network_weights
-
-
-def default_checkpoint_path(script: str, config_name: str, epoch: int, save_dir: str) -> str:
-    """``<save_dir>/checkpoints/train/<script>/<config>/CSTRACK_Sx_ep<EEEE>.pth.tar`` as the trainer names it.
-
-    (The reference's stage-2 test parameters looked for ``CSTRACK_S1_...`` in the stage-2 folder,
-    TRAINING.md §9 item 13; the class name of the network is used here.)
-    """
-    return os.path.join(save_dir, "checkpoints", "train", script, config_name,
-                        f"{script.upper()}_ep{int(epoch):04d}.pth.tar")
+from lib.utils.device import resolve_device
 
 
 def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "default",
-                  device: Optional[Union[str, torch.device]] = None, config: Optional[str] = None,
-                  allow_pickle: bool = False) -> CSTrackTracker:
+                  device: Optional[Union[str, torch.device]] = None, config: Optional[str] = None
+                  ) -> CSTrackTracker:
     """Build a tracker and load its weights.
 
     Args:
@@ -35,15 +24,14 @@ def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "d
         dataset_name: sets the template-update rule (``lasher``/``rgbt234``: 0.45, others 0.7).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``; default: CUDA when available.
         config: yaml name or path (default ``experiments/<script>/<script>.yaml``).
-        allow_pickle: accept checkpoints that pickle Python objects (trusted files only).
     """
     if checkpoint is None:
         raise ValueError("build_tracker needs a checkpoint file (checkpoint=...)")
     cfg = load_config(config or script, script=script)
     tracker_cls = TRACKERS.get(script)
     net = build_model(cfg, arch=script)
-    load_network_weights(net, checkpoint, strict=True, allow_pickle=allow_pickle)
+    load_network_weights(net, checkpoint, strict=True)
     return tracker_cls(net, cfg, dataset_name=dataset_name, device=resolve_device(device))
 
 
-__all__ = ["build_tracker", "default_checkpoint_path", "CSTrackTracker", "CSTrackTemporalTracker", "resolve_device"]
+__all__ = ["build_tracker", "CSTrackTracker", "CSTrackTemporalTracker", "resolve_device"]
