@@ -27,6 +27,7 @@ import _init_paths  # noqa: F401  (repository root on sys.path)
 import cv2
 import torch
 
+from lib.utils.timefmt import format_duration
 from lib.quickstart.pipeline import PROFILES, STATIC_NAME, STEPS, TRACKER_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -50,11 +51,6 @@ def run_quickstart(workdir: Path, quick: bool, seed: int, device: str) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, cwd=str(REPO_ROOT))
     return time.perf_counter() - start
-
-
-def _seconds(value: float) -> str:
-    value = int(round(value))
-    return f"{value // 60} min {value % 60:02d} s" if value >= 60 else f"{value} s"
 
 
 def section(summary: dict, wall: float, load_before: str, load_after: str) -> str:
@@ -87,8 +83,8 @@ def section(summary: dict, wall: float, load_before: str, load_after: str) -> st
     lines += ["", "| Step | Time |", "|---|---:|"]
     for step in STEPS:
         title = step.title.replace("|", "\\|")  # a literal | inside a Markdown table cell
-        lines.append(f"| {title} | {_seconds(summary['steps'][step.key]['seconds'])} |")
-    lines += [f"| **total, wall clock (including Python start-up)** | **{_seconds(wall)}** |", "", END]
+        lines.append(f"| {title} | {format_duration(summary['steps'][step.key]['seconds'])} |")
+    lines += [f"| **total, wall clock (including Python start-up)** | **{format_duration(wall)}** |", "", END]
     return "\n".join(lines)
 
 

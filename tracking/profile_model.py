@@ -26,7 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from lib.utils.machine import cpu_name
 from lib.config import load_config
 from lib.models import build_model
-from lib.test.tracker import build_tracker, resolve_device
+from lib.test.tracker import build_tracker
+from lib.utils.device import resolve_device
 from lib.utils.checkpoint import save_network
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from lib.utils.files import atomic_write_text
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -329,10 +331,7 @@ def write_local_files(workspace_dir: Union[str, Path], data_dir: Union[str, Path
     contents = {train_path: _render(train_values, "Training dataset roots and output folders", "LASHER_DIR"),
                 test_path: _render(test_values, "Test benchmark roots and result folders", "LASHER_TEST_DIR")}
     for path, text in contents.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".py.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, text)
         logger.info("wrote %s", path)
     return list(contents)
 

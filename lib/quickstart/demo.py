@@ -210,7 +210,8 @@ def load_tracker(checkpoint: PathLike, script: Optional[str], config: Optional[s
     """
     from lib.config import ConfigError, config_from_dict
     from lib.registry import TRACKERS
-    from lib.test.tracker import build_tracker, resolve_device
+    from lib.test.tracker import build_tracker
+    from lib.utils.device import resolve_device
     from lib.models import build_model
     from lib.utils.checkpoint import CheckpointError, load_network_weights, read_checkpoint
 

@@ -37,7 +37,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from lib.utils.files import atomic_write_text
 from lib.utils.machine import cpu_name
+from lib.utils.timefmt import format_duration
 from lib.quickstart.synthetic_rgbt import SyntheticRGBTConfig, generate_dataset
 from lib.quickstart.visualize import GT_COLOR, PRED_COLOR, annotate_pair, check_video, write_video
 
@@ -110,11 +112,6 @@ _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ (INFO|WARNING|ERROR|CRITICAL
 _QUIET_WARNINGS = ("split file", "missing keys ['dy_template_pos_embed")
 
 
-def _fmt_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
 
 class Quickstart:
     """One quickstart run in ``workdir`` (see the module docstring).
@@ -173,11 +170,12 @@ class Quickstart:
     def checkpoint_path(self, stage: Tuple[str, str], options: Sequence[str]) -> Path:
         """The last checkpoint the trainer writes for ``stage`` with these overrides (its own naming)."""
         from lib.config import load_config
-        from lib.test.tracker import default_checkpoint_path
+        from lib.utils.checkpoint_layout import checkpoint_name, net_type_of, run_checkpoint_dir
 
         script, config = stage
         cfg = load_config(config, script=script, overrides=list(options))
-        return Path(default_checkpoint_path(script, config, cfg.TRAIN.EPOCH, str(self.train_dir)))
+        folder = run_checkpoint_dir(str(self.train_dir / "checkpoints"), script, config)
+        return Path(folder) / checkpoint_name(net_type_of(script), cfg.TRAIN.EPOCH)
 
     # ------------------------------------------------------------------ state
     def _identity(self) -> Dict[str, Any]:
@@ -197,9 +195,7 @@ class Quickstart:
 
     def _save_state(self) -> None:
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name(f".{STATE_FILE}.tmp")
-        tmp.write_text(json.dumps(self.state, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.state_path)
+        atomic_write_text(self.state_path, json.dumps(self.state, indent=2) + "\n")
 
     def clear(self) -> None:
         """Delete the outputs of an earlier run in the work directory (only what this module creates)."""
@@ -233,7 +229,7 @@ class Quickstart:
         record = None if stale else self._finished(step.key)
         if record is not None:
             self.echo(f"{prefix} {step.title}: reused (finished in an earlier run in "
-                      f"{_fmt_seconds(record['seconds'])})")
+                      f"{format_duration(record['seconds'])})")
             self.times[step.key] = (0.0, True)
             return record
         if stale and reset is not None:
@@ -247,7 +243,7 @@ class Quickstart:
         self.state.setdefault("steps", {})[step.key] = record
         self._save_state()
         self.times[step.key] = (seconds, False)
-        self.echo(f"{prefix} done in {_fmt_seconds(seconds)}")
+        self.echo(f"{prefix} done in {format_duration(seconds)}")
         return record
 
     # ------------------------------------------------------------------ child processes
@@ -319,12 +315,12 @@ class Quickstart:
         from lib.test.analysis import compare_trackers
         from lib.test.analysis.report import format_table, plot_curves, write_sequence_scores
         from lib.test.evaluation.datasets import RGBT_FORMAT, load_benchmark
-        from lib.test.evaluation.running import format_rows, write_text_atomic
+        from lib.test.evaluation.running import format_rows
 
         static_dir = self.results_dirs[STATIC_NAME]
         for seq in load_benchmark(BENCHMARK, test_dir).sequences:
             boxes = np.repeat(seq.ground_truth[:1], len(seq), axis=0)
-            write_text_atomic(str(static_dir / f"{seq.name}.txt"), format_rows(boxes, RGBT_FORMAT))
+            atomic_write_text(str(static_dir / f"{seq.name}.txt"), format_rows(boxes, RGBT_FORMAT))
         results = compare_trackers(BENCHMARK, {k: str(v) for k, v in self.results_dirs.items()}, test_dir)
         report = self.report_dir
         report.mkdir(parents=True, exist_ok=True)
@@ -434,9 +430,7 @@ class Quickstart:
                    "total_seconds_all_steps": round(sum(s["seconds"] for s in steps.values()), 2),
                    "video_sequence": video["sequence"], "video_frames": video["frames"], "files": files,
                    "cpu": cpu_name(), "python": platform.python_version()}
-        tmp = self.report_dir / f".{SUMMARY_FILE}.tmp"
-        tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.report_dir / SUMMARY_FILE)
+        atomic_write_text(self.report_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
         summary["files"]["summary"] = str(self.report_dir / SUMMARY_FILE)
         return summary
 
@@ -445,14 +439,14 @@ class Quickstart:
         echo = self.echo
         echo("")
         echo("=" * 78)
-        echo(f"Quickstart finished ({summary['profile']} profile) in {_fmt_seconds(summary['total_seconds_this_run'])}"
-             f" (all steps: {_fmt_seconds(summary['total_seconds_all_steps'])})")
+        echo(f"Quickstart finished ({summary['profile']} profile) in {format_duration(summary['total_seconds_this_run'])}"
+             f" (all steps: {format_duration(summary['total_seconds_all_steps'])})")
         echo(f"  {TRACKER_NAME}: SR {ours['SR']:.3f}  PR {ours['PR']:.3f}  NPR {ours['NPR']:.3f}")
         echo(f"  {STATIC_NAME}: SR {static['SR']:.3f}  PR {static['PR']:.3f}  NPR {static['NPR']:.3f}")
         verdict = "beats" if ours["SR"] > static["SR"] else "does NOT beat"
         echo(f"  the trained tracker {verdict} the static box on success rate (SR, area under the success curve)")
         echo("  step times: " + ", ".join(
-            f"{k} {_fmt_seconds(v['seconds'])}{' (reused)' if v['reused'] else ''}" for k, v in summary["steps"].items()))
+            f"{k} {format_duration(v['seconds'])}{' (reused)' if v['reused'] else ''}" for k, v in summary["steps"].items()))
         echo("Files:")
         width = max(len(k) for k in summary["files"])
         for name, path in summary["files"].items():

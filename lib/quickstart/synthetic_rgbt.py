@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -36,6 +35,8 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
+
+from lib.utils.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -368,9 +369,7 @@ def generate_dataset(root: PathLike, config: SyntheticRGBTConfig = SyntheticRGBT
         "test_sequences": [n for s, n, _, _ in plan if s == "testingset"],
         "seconds": round(time.perf_counter() - start, 2),
     }
-    tmp = root / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, root / MANIFEST)
+    atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

@@ -37,14 +37,16 @@ from lib.models import build_model
 from lib.models.cstrack.builder import pretrained_backbone_path
 from lib.registry import ACTORS, MODELS
 from lib.train.actors import build_actor
-from lib.train.admin.distributed import (cleanup_distributed, init_distributed, is_dist, resolve_device,
-                                         seed_everything)
+from lib.train.admin.distributed import cleanup_distributed, init_distributed, is_dist, seed_everything
 from lib.train.admin.settings import RunSettings
 from lib.train.admin.stats import TensorboardWriter
 from lib.train.data import build_dataloaders
 from lib.train.optim import build_optimizer, build_scheduler, freeze_modules, frozen_modules_for
-from lib.train.trainers import LTRTrainer, find_latest_checkpoint
+from lib.train.trainers import LTRTrainer
 from lib.utils.checkpoint import CheckpointError, load_network_weights
+from lib.utils.checkpoint_layout import latest_checkpoint
+from lib.utils.device import resolve_device
+from lib.utils.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +131,7 @@ def warm_start(net: nn.Module, path: str) -> None:
 
 def resume_target(settings: RunSettings, net_type: str) -> Optional[str]:
     """The checkpoint ``--resume`` asks for: None (fresh start) or an existing file."""
-    latest = find_latest_checkpoint(settings.checkpoint_dir, net_type)
+    latest = latest_checkpoint(settings.checkpoint_dir, net_type)
     if settings.resume == "none":
         if latest is not None:
             logger.warning("--resume none: starting from epoch 1; checkpoints in %s will be overwritten",
@@ -230,11 +232,3 @@ def run(settings: RunSettings) -> LTRTrainer:
             if joined:
                 cleanup_distributed()
 
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write a text file through a temporary file and ``os.replace``."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)

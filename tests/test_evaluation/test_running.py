@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from lib.test.evaluation import load_benchmark, run_benchmark, run_sequence
-from lib.test.evaluation.running import (ResultsConflictError, default_results_dir, epoch_label, result_files,
-                                         resolve_checkpoint)
+from lib.test.evaluation.running import ResultsConflictError, default_results_dir, result_files
+from lib.utils.checkpoint_layout import epoch_label, resolve_test_checkpoint
 
 from tests.test_evaluation import benchmark_data as syn
 
@@ -185,13 +185,13 @@ def test_names_and_paths(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / "CSTRACK_S2_ep0050.pth.tar").write_bytes(b"")
     monkeypatch.setenv("CSTRACK_CHECKPOINTS_PATH", str(tmp_path / "checkpoints"))
-    assert resolve_checkpoint("cstrack_s2", "cstrack_s2", epoch=50) == str(folder / "CSTRACK_S2_ep0050.pth.tar")
-    with pytest.raises(FileNotFoundError, match="no file match"):
-        resolve_checkpoint("cstrack_s2", "cstrack_s2", epoch=49)
+    assert resolve_test_checkpoint("cstrack_s2", "cstrack_s2", epoch=50) == str(folder / "CSTRACK_S2_ep0050.pth.tar")
+    with pytest.raises(FileNotFoundError, match="no file for epoch 49"):
+        resolve_test_checkpoint("cstrack_s2", "cstrack_s2", epoch=49)
     monkeypatch.setenv("CSTRACK_NETWORK_PATH", str(folder))
-    assert resolve_checkpoint("cstrack_s2", "x", checkpoint="CSTRACK_S2_ep0050.pth.tar").endswith("ep0050.pth.tar")
+    assert resolve_test_checkpoint("cstrack_s2", "x", checkpoint="CSTRACK_S2_ep0050.pth.tar").endswith("ep0050.pth.tar")
     with pytest.raises(FileNotFoundError, match="network_path"):
-        resolve_checkpoint("cstrack_s2", "x", checkpoint="nope.pth.tar")
+        resolve_test_checkpoint("cstrack_s2", "x", checkpoint="nope.pth.tar")
     bench = load_benchmark("LasHeR", str(syn.make_rgbt(tmp_path / "d", {"a": 2})))
     files = result_files("/r", "seq", bench.result_format)
     assert files == {"result": os.path.join("/r", "seq.txt"), "time": os.path.join("/r", "seq_time.txt")}

@@ -15,7 +15,8 @@ from lib.train import train_script
 from lib.train.actors import build_actor
 from lib.train.admin.settings import RunSettings
 from lib.train.optim import build_optimizer, build_scheduler
-from lib.train.trainers import LTRTrainer, NonFiniteError, checkpoint_name, find_latest_checkpoint
+from lib.train.trainers import LTRTrainer, NonFiniteError
+from lib.utils.checkpoint_layout import checkpoint_name, latest_checkpoint
 from lib.utils.checkpoint import CheckpointError, read_checkpoint
 
 CONFIGS = {"cstrack_s1": "cstrack_s1_tiny", "cstrack_s2": "cstrack_s2_tiny"}
@@ -152,8 +153,8 @@ def test_save_schedule_matches_reference_counts(tmp_path):
 def test_find_latest_checkpoint_by_epoch_number(tmp_path):
     for name in ("CSTRACK_S1_ep0009.pth.tar", "CSTRACK_S1_ep0010.pth.tar", "CSTRACK_S2_ep0099.pth.tar", "x.tmp"):
         open(os.path.join(str(tmp_path), name), "w").close()
-    assert find_latest_checkpoint(str(tmp_path), "CSTRACK_S1").endswith("CSTRACK_S1_ep0010.pth.tar")
-    assert find_latest_checkpoint(str(tmp_path / "missing"), "CSTRACK_S1") is None
+    assert latest_checkpoint(str(tmp_path), "CSTRACK_S1").endswith("CSTRACK_S1_ep0010.pth.tar")
+    assert latest_checkpoint(str(tmp_path / "missing"), "CSTRACK_S1") is None
     assert checkpoint_name("CSTRACK_S2", 7) == "CSTRACK_S2_ep0007.pth.tar"
 
 

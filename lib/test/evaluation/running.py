@@ -9,13 +9,10 @@ worker, GPUs assigned round-robin), logs one progress line per sequence (i/N, FP
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import logging
-import math
 import os
 import queue
-import tempfile
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -24,6 +21,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence as SequenceT
 import numpy as np
 
 from lib.test.evaluation.data import Benchmark, DatasetError, ResultFormat, Sequence
+from lib.utils.checkpoint_layout import epoch_label, resolve_test_checkpoint
+from lib.utils.files import atomic_write_text
+from lib.utils.timefmt import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,6 @@ class ResultsConflictError(RuntimeError):
 # Paths and names
 # ----------------------------------------------------------------------------------------------------------
 
-def epoch_label(checkpoint: str) -> str:
-    """The reference's result-folder suffix: ``name.split('.')[0].split('_')[-1]`` (``..._ep0030.pth.tar``
-    -> ``ep0030``), EVALUATION.md §2.1."""
-    return os.path.basename(checkpoint).split(".")[0].split("_")[-1]
-
-
 def default_results_dir(yaml_name: str, benchmark: str, epoch: str, save_dir: Optional[str] = None) -> str:
     """``<save_dir>/output/test/tracking_results/<yaml>/<Dataset>_<epoch>`` (reference tree, §2.1)."""
     if save_dir is None:
@@ -51,39 +45,6 @@ def default_results_dir(yaml_name: str, benchmark: str, epoch: str, save_dir: Op
 
         save_dir = str(env_settings().require_dir("save_dir"))
     return os.path.join(save_dir, "output", "test", "tracking_results", yaml_name, f"{benchmark}_{epoch}")
-
-
-def resolve_checkpoint(script: str, yaml_name: str, checkpoint: Optional[str] = None,
-                       epoch: Optional[int] = None) -> str:
-    """The checkpoint file to test.
-
-    ``checkpoint`` may be a path or a bare file name under the settings' ``network_path`` (the reference
-    ``--ckpt_name``); without it, ``epoch`` selects ``<checkpoints_path>/train/<script>/<yaml>/
-    *_ep<EEEE>.pth.tar`` (the training layout, TRAINING.md §1.4). Raises FileNotFoundError naming what was
-    tried.
-    """
-    if checkpoint:
-        if os.path.isfile(checkpoint):
-            return os.path.abspath(checkpoint)
-        from lib.config.environment import env_settings
-
-        network_path = env_settings().network_path
-        candidate = os.path.join(network_path, checkpoint) if network_path else ""
-        if candidate and os.path.isfile(candidate):
-            return os.path.abspath(candidate)
-        tried = f" or {candidate} (setting 'network_path')" if candidate else " (setting 'network_path' is unset)"
-        raise FileNotFoundError(f"checkpoint '{checkpoint}' not found as a path{tried}")
-    if epoch is None:
-        raise FileNotFoundError("no checkpoint given: pass --checkpoint FILE or --epoch N")
-    from lib.config.environment import env_settings
-
-    folder = env_settings().require_dir("checkpoints_path")
-    pattern = os.path.join(folder, "train", script, yaml_name, f"*_ep{int(epoch):04d}.pth.tar")
-    matches = sorted(glob.glob(pattern))
-    if len(matches) != 1:
-        found = "no file" if not matches else f"{len(matches)} files"
-        raise FileNotFoundError(f"{found} match {pattern}; pass --checkpoint FILE")
-    return matches[0]
 
 
 def result_files(results_dir: str, name: str, result_format: ResultFormat) -> Dict[str, str]:
@@ -113,23 +74,6 @@ def is_finished(results_dir: str, seq: Sequence, result_format: ResultFormat) ->
         logger.warning("%s has %d rows, the sequence has %d frames; running it again", path, rows, len(seq))
         return False
     return True
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to a temp file in the target folder, then ``os.replace`` it (never a partial file)."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.basename(path), dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def format_rows(boxes: np.ndarray, result_format: ResultFormat) -> str:
@@ -193,13 +137,13 @@ def run_sequence(tracker: Any, seq: Sequence, results_dir: str, result_format: R
     if not overwrite and is_finished(results_dir, seq, result_format):
         return SequenceResult(seq.name, len(seq), 0.0, skipped=True)
     out = track_sequence(tracker, seq)
-    write_text_atomic(files["time"], "".join(f"{t:.6f}\n" for t in out["times"]))
+    atomic_write_text(files["time"], "".join(f"{t:.6f}\n" for t in out["times"]), fsync=True)
     if result_format.layout == "vot_longterm":
         # VOT toolkit layout (EVALUATION.md §3.3): frame 0 has no confidence (an empty line).
-        write_text_atomic(files["confidence"], "\n" + "".join(f"{s!r}\n" for s in out["scores"][1:].tolist()))
-        write_text_atomic(files["result"], _vot_trajectory_text(out["boxes"]))
+        atomic_write_text(files["confidence"], "\n" + "".join(f"{s!r}\n" for s in out["scores"][1:].tolist()), fsync=True)
+        atomic_write_text(files["result"], _vot_trajectory_text(out["boxes"]), fsync=True)
     else:
-        write_text_atomic(files["result"], format_rows(out["boxes"], result_format))
+        atomic_write_text(files["result"], format_rows(out["boxes"], result_format), fsync=True)
     return SequenceResult(seq.name, len(seq), float(out["times"].sum()))
 
 
@@ -250,7 +194,7 @@ class BenchmarkSummary:
     def line(self) -> str:
         return (f"{self.benchmark}: {len(self.tracked)} tracked, {len(self.skipped)} already done, "
                 f"{len(self.failed)} failed of {self.num_sequences}; mean FPS {self.mean_fps:.1f}; "
-                f"wall time {_hms(self.wall_time)}; results in {self.results_dir}")
+                f"wall time {format_duration(self.wall_time)}; results in {self.results_dir}")
 
 
 def worker_devices(workers: int, device: Optional[str] = None, num_gpus: Optional[int] = None) -> List[str]:
@@ -280,14 +224,7 @@ def check_manifest(results_dir: str, run_info: Optional[Dict[str, Any]], overwri
             raise ResultsConflictError(
                 f"{results_dir} holds results of another run ({previous}); this run is {run_info}. "
                 f"Use --overwrite to redo every sequence or choose another --results_dir")
-    write_text_atomic(path, json.dumps(run_info, indent=2, sort_keys=True) + "\n")
-
-
-def _hms(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    atomic_write_text(path, json.dumps(run_info, indent=2, sort_keys=True) + "\n")
 
 
 def _worker_main(worker_id: int, device: str, torch_threads: int, factory: Callable[[str], Any],
@@ -330,7 +267,7 @@ class _Progress:
         elapsed = time.time() - self.start
         eta = elapsed / self.frames_done * self.frames_left if self.frames_done else float("nan")
         logger.info("[%d/%d] %s: %s | elapsed %s, ETA %s", self.done, self.total, seq.name, text,
-                    _hms(elapsed), _hms(eta))
+                    format_duration(elapsed), format_duration(eta))
 
 
 def run_benchmark(benchmark: Benchmark, tracker_factory: Callable[[str], Any], results_dir: str, threads: int = 1,
@@ -465,7 +402,7 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkSummary:
     from lib.test.evaluation.datasets import load_benchmark
 
     yaml_name = args.yaml_name or args.script_name
-    checkpoint = resolve_checkpoint(args.script_name, os.path.splitext(os.path.basename(yaml_name))[0],
+    checkpoint = resolve_test_checkpoint(args.script_name, os.path.splitext(os.path.basename(yaml_name))[0],
                                     args.checkpoint, args.epoch)
     benchmark = load_benchmark(args.dataset_name, args.dataset_dir, [args.video] if args.video else None)
     epoch = f"ep{args.epoch:04d}" if args.epoch is not None else epoch_label(checkpoint)

@@ -23,48 +23,17 @@ sequence), since it does not announce the ``vot`` wrapper that makes the toolkit
 from __future__ import annotations
 
 import argparse
-import glob
 import logging
 import os
 import sys
 from typing import Any, Optional, Sequence
 
+from lib.utils.checkpoint_layout import resolve_vot_checkpoint
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
 
 SCRIPTS = ("cstrack_s1", "cstrack_s2")
-
-
-def resolve_vot_checkpoint(script: str, config_name: str, checkpoint: Optional[str] = None) -> str:
-    """The weights file: ``checkpoint``, ``<SCRIPT>_CHECKPOINT``, ``CSTRACK_CHECKPOINT``, else ``checkpoints_path``.
-
-    Raises FileNotFoundError saying what was looked at and how to set it.
-    """
-    per_script = f"{script.upper()}_CHECKPOINT"
-    how = (f"export {per_script} or CSTRACK_CHECKPOINT=/path/to/{script.upper()}_ep0050.pth.tar in the shell "
-           f"that runs `vot evaluate`, or set the 'checkpoints_path' setting")
-    checkpoint = checkpoint or os.environ.get(per_script) or os.environ.get("CSTRACK_CHECKPOINT")
-    if checkpoint:
-        if not os.path.isfile(checkpoint):
-            raise FileNotFoundError(f"checkpoint '{checkpoint}' does not exist; {how}")
-        return os.path.abspath(checkpoint)
-    from lib.config.environment import env_settings
-
-    folder = env_settings().checkpoints_path
-    if folder and os.path.isfile(folder):
-        return folder
-    if not folder or not os.path.isdir(folder):
-        raise FileNotFoundError(f"no checkpoint: CSTRACK_CHECKPOINT is unset and 'checkpoints_path' "
-                                f"('{folder}') is not a file or folder; {how}")
-    patterns = [os.path.join(folder, f"{script.upper()}_ep*.pth.tar"),
-                os.path.join(folder, "train", script, config_name, "*_ep*.pth.tar")]
-    for pattern in patterns:
-        matches = sorted(glob.glob(pattern))
-        if matches:
-            # zero-padded epochs: the last name is the latest epoch (as the trainer's load_latest)
-            return matches[-1]
-    raise FileNotFoundError(f"no checkpoint matches {' or '.join(patterns)}; {how}")
 
 
 def build_arg_parser() -> argparse.ArgumentParser:

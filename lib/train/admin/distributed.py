@@ -44,19 +44,6 @@ def placement_from_env(local_rank_arg: Optional[int] = None,
     return rank, local_rank, world_size
 
 
-def resolve_device(requested: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> ``cuda:<local_rank>`` when CUDA is available, else CPU; ``cuda`` without CUDA is an error."""
-    if requested not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"--device must be auto, cpu or cuda, got '{requested}'")
-    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but torch.cuda.is_available() is False")
-    if local_rank >= torch.cuda.device_count():
-        raise RuntimeError(f"local rank {local_rank} has no GPU: only {torch.cuda.device_count()} visible")
-    return torch.device("cuda", local_rank)
-
-
 def init_distributed(world_size: int, device: torch.device) -> None:
     """Join the process group when ``world_size > 1`` (env:// rendezvous set up by the launcher).
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import torch
@@ -28,28 +27,12 @@ from lib.train.admin.distributed import epoch_seed, get_rng_states, seed_everyth
 from lib.train.admin.settings import RunSettings
 from lib.train.optim import unwrap
 from lib.utils.checkpoint import CheckpointError, atomic_torch_save, read_checkpoint
+from lib.utils.checkpoint_layout import checkpoint_name
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_SUFFIX = ".pth.tar"
-
-
 class NonFiniteError(FloatingPointError):
     """Training produced a NaN / inf loss, gradient or weight; the run stops and nothing is saved."""
-
-
-def checkpoint_name(net_type: str, epoch: int) -> str:
-    """``<NetClass>_ep<EEEE>.pth.tar``, e.g. ``CSTRACK_S1_ep0150.pth.tar`` (§7.7)."""
-    return f"{net_type}_ep{epoch:04d}{CHECKPOINT_SUFFIX}"
-
-
-def find_latest_checkpoint(folder: str, net_type: str) -> Optional[str]:
-    """The checkpoint of ``net_type`` with the highest epoch in ``folder``, or None."""
-    if not os.path.isdir(folder):
-        return None
-    pattern = re.compile(rf"^{re.escape(net_type)}_ep(\d+){re.escape(CHECKPOINT_SUFFIX)}$")
-    found = [(int(m.group(1)), name) for name in os.listdir(folder) if (m := pattern.match(name))]
-    return os.path.join(folder, max(found)[1]) if found else None
 
 
 def _diff_keys(a: Any, b: Any, prefix: str = "") -> List[str]:

@@ -18,7 +18,6 @@ backpropagate, clip the global gradient norm to ``TRAIN.GRAD_CLIP_NORM`` and ste
 """
 from __future__ import annotations
 
-import datetime
 import logging
 import time
 from typing import Any, Dict, Mapping
@@ -29,6 +28,7 @@ import torch.nn as nn
 from lib.train.admin.settings import RunSettings
 from lib.train.admin.stats import StatsTracker
 from lib.train.trainers.base_trainer import BaseTrainer, NonFiniteError
+from lib.utils.timefmt import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +47,6 @@ def move_to_device(batch: Any, device: torch.device) -> Any:
 def batch_size(batch: Mapping) -> int:
     """Samples in a batch: dim 1 of ``search_images`` (Ns, B, C, H, W)."""
     return int(batch["search_images"].shape[1])
-
-
-def _format_seconds(seconds: float) -> str:
-    return str(datetime.timedelta(seconds=int(round(seconds))))
 
 
 class LTRTrainer(BaseTrainer):
@@ -110,11 +106,11 @@ class LTRTrainer(BaseTrainer):
                 eta = elapsed / i * (num_iters - i)
                 values = "  ".join(f"{k} {v:.5f}" for k, v in self.stats.averages().items())
                 logger.info("[train: %d, %d / %d] %.1f samples/s  ETA %s  %s", self.epoch, i, num_iters,
-                            samples / max(elapsed, 1e-9), _format_seconds(eta), values)
+                            samples / max(elapsed, 1e-9), format_duration(eta), values)
         averages = self.stats.averages()
         lrs = {f"LearningRate/group{i}": g["lr"] for i, g in enumerate(self.optimizer.param_groups)}
         self._report_data_failures()
-        logger.info("epoch %d done in %s: %s  lr %s", self.epoch, _format_seconds(time.perf_counter() - start),
+        logger.info("epoch %d done in %s: %s  lr %s", self.epoch, format_duration(time.perf_counter() - start),
                     "  ".join(f"{k} {v:.5f}" for k, v in averages.items()),
                     " / ".join(f"{v:.3g}" for v in lrs.values()))
         if self.tb_writer is not None and self.settings.is_main:
