@@ -142,7 +142,7 @@ def test_box_and_frame_helpers(tmp_path):
     assert boxes.shape == (5, 4) and np.isnan(boxes[2]).all() and np.isnan(boxes[3]).all()
     assert boxes[4].tolist() == [9, 10, 11, 12]
     (tmp_path / "bad.txt").write_text("1,2,3\n")
-    with pytest.raises(DatasetError, match=r"bad.txt:1: expected 4 values"):
+    with pytest.raises(DatasetError, match=r"bad.txt:1: 3 values, expected 4"):
         load_boxes(str(tmp_path / "bad.txt"))
     frames = tmp_path / "frames"
     frames.mkdir()

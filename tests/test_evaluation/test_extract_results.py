@@ -63,7 +63,7 @@ def test_allow_missing_scores_the_complete_subset(lasher_case, caplog):
 def test_unreadable_rows_are_reported(tmp_path):
     write(tmp_path / "gt" / "a.txt", BOX * 2)
     write(tmp_path / "res" / "a.txt", "10,10,10,10\n10,10,10\n")
-    with pytest.raises(IncompleteResultsError, match=r"unreadable \(1\): a \(.*row 2 has 3 values"):
+    with pytest.raises(IncompleteResultsError, match=r"unreadable \(1\): a \(.*a.txt:2: 3 values, expected 4"):
         evaluate_tracker("LasHeR", tmp_path / "res", tmp_path / "gt")
 
 

@@ -210,7 +210,7 @@ def test_read_boxes_accepts_any_delimiter(tmp_path):
     path.write_text("1 2 3 4 5 6 7 8\n")
     assert read_boxes(path, (4, 8)).shape == (1, 8)
     path.write_text("1,2,3,4\n1,2,3\n")
-    with pytest.raises(ResultFormatError, match="row 2 has 3 values"):
+    with pytest.raises(ResultFormatError, match=r"seq.txt:2: 3 values, expected 4"):
         read_boxes(path)
     path.write_text("")
     assert read_boxes(path).shape == (0, 4)

@@ -214,7 +214,7 @@ def test_bad_sequences_raise_sample_errors(tmp_path):
         lasot.get_frames(0, [4], None)
     gt = tmp_path / "lasot" / "airplane" / "airplane-1" / "groundtruth.txt"
     gt.write_text("1,2,3\n")
-    with pytest.raises(SampleError, match="groundtruth.txt line 1"):
+    with pytest.raises(SampleError, match="groundtruth.txt:1: 3 values"):
         Lasot(lasot_root, split=None).get_sequence_info(0)
 
 

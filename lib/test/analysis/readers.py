@@ -8,78 +8,32 @@ special rows to NaN rows, the representation used by :mod:`lib.test.analysis.lon
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-# comma, semicolon and tab become spaces, so that one whitespace split reads every delimiter.
-_SEPARATORS = str.maketrans({",": " ", ";": " ", "\t": " "})
+from lib.utils import annotations
+from lib.utils.annotations import AnnotationError
 
-
-class ResultFormatError(ValueError):
-    """A result or annotation file exists but cannot be parsed into boxes."""
-
-
-def _normalized_text(path: Path) -> str:
-    """File text with every delimiter turned into a space."""
-    try:
-        return Path(path).read_text().translate(_SEPARATORS)
-    except UnicodeDecodeError as e:
-        raise ResultFormatError(f"{path}: not a text file") from e
-
-
-def _token_rows(path: Path, text: str | None = None) -> list[list[str]]:
-    """Split a text file into rows of number tokens; blank lines are dropped."""
-    text = _normalized_text(path) if text is None else text
-    return [row for row in (line.split() for line in text.splitlines()) if row]
+#: The error of an unreadable result or annotation file (the shared reader's).
+ResultFormatError = AnnotationError
 
 
 def read_boxes(path: str | Path, columns: tuple[int, ...] = (4,)) -> np.ndarray:
-    """Read a box file (one row per frame, comma/space/tab separated) as a float64 ``(N, C)`` array.
-
-    ``columns`` lists the accepted row widths (4 for ``x y w h``, 8 for RGBT234 corner rows); every row
-    must have the same width. An empty file gives a ``(0, columns[0])`` array.
-    """
-    path = Path(path)
-    text = _normalized_text(path)
-    if not text.strip():
-        return np.zeros((0, columns[0]))
-    try:
-        boxes = np.loadtxt(io.StringIO(text), dtype=np.float64, ndmin=2, comments=None)
-    except ValueError:
-        boxes = None  # ragged or non-numeric: diagnose row by row below
-    if boxes is not None and boxes.shape[1] in columns:
-        return boxes
-    rows = _token_rows(path, text)
-    expected = " or ".join(map(str, columns))
-    for i, row in enumerate(rows):
-        if len(row) not in columns or len(row) != len(rows[0]):
-            raise ResultFormatError(f"{path}: row {i + 1} has {len(row)} values; expected {expected} "
-                                    f"values on every row")
-    raise ResultFormatError(f"{path}: non-numeric value")
+    """A box file (one row per frame, any delimiter) as a float64 ``(N, C)`` array, ``C`` in ``columns``
+    (4 for ``x y w h``, 8 for RGBT234 corner rows); an empty file gives ``(0, columns[0])``."""
+    return annotations.read_boxes(path, widths=columns)
 
 
 def read_vot_trajectory(path: str | Path) -> np.ndarray:
-    """Read a VOT trajectory / ground-truth text file as ``(N, 4)`` boxes with NaN rows for special regions.
+    """A VOT trajectory / ground-truth text file as ``(N, 4)`` boxes with NaN rows for special regions.
 
     A row of one value (VOT special code), or a box with a NaN, is a *special* (empty) region in the
-    VOT toolkit (``vot/region/io.py: parse_region``); both become NaN rows here. Polygon rows are not
-    supported (DepthTrack and VOT-RGBD use rectangles).
+    VOT toolkit (``vot/region/io.py: parse_region``); both become all-NaN rows here. Polygon rows are
+    not supported (DepthTrack and VOT-RGBD use rectangles).
     """
-    path = Path(path)
-    rows = _token_rows(path)
-    boxes = np.full((len(rows), 4), np.nan)
-    for i, row in enumerate(rows):
-        if len(row) == 4:
-            try:
-                boxes[i] = [float(v) for v in row]
-            except ValueError as e:
-                raise ResultFormatError(f"{path}: row {i + 1} is not numeric ({e})") from e
-        elif len(row) != 1:
-            raise ResultFormatError(
-                f"{path}: row {i + 1} has {len(row)} values; only rectangles (4) and special codes (1) "
-                f"are supported")
+    boxes = annotations.read_boxes(path, special_rows=True)
+    boxes[np.isnan(boxes).any(axis=1)] = np.nan
     return boxes
 
 
@@ -106,9 +60,6 @@ def read_sequence_list(path: str | Path) -> list[str]:
 
 
 def read_flags(path: str | Path) -> np.ndarray:
-    """Read a file of 0/1 flags separated by commas, spaces or newlines (attribute and absent files)."""
-    rows = _token_rows(Path(path))
-    try:
-        return np.array([float(v) for row in rows for v in row], dtype=np.float64)
-    except ValueError as e:
-        raise ResultFormatError(f"{path}: non-numeric flag ({e})") from e
+    """A file of 0/1 flags separated by commas, spaces or newlines (attribute and absent files)."""
+    return annotations.read_values(path)
+

@@ -10,7 +10,6 @@ write results in that benchmark's reference format.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Sequence as SequenceT
 
 import numpy as np
 
+from lib.utils.annotations import AnnotationError, read_boxes, read_values
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
@@ -63,39 +63,27 @@ def list_frames(folder: str, extensions: SequenceT[str] = IMAGE_EXTENSIONS) -> L
 
 
 def load_boxes(path: str) -> np.ndarray:
-    """Read a ground-truth file as ``(N, 4)`` float64 ``[x, y, w, h]``.
+    """A ground-truth file as ``(N, 4)`` float64 ``[x, y, w, h]``; NaN rows where there is no box.
 
-    Accepts comma, tab or space separated values (the benchmarks mix them), ``nan`` tokens and the
-    VOT one-number special lines (``0``: no box), both read as a NaN row. Blank lines are skipped.
+    Any delimiter, ``nan`` tokens and VOT one-number special lines are accepted
+    (:mod:`lib.utils.annotations`).
     """
     if not os.path.isfile(path):
         raise DatasetError(f"ground-truth file {path} does not exist")
-    rows = []
-    with open(path, "r", encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            tokens = [t for t in re.split(r"[,\s]+", line.strip()) if t]
-            if not tokens:
-                continue
-            try:
-                values = [float(t) for t in tokens]
-            except ValueError as e:
-                raise DatasetError(f"{path}:{line_no}: cannot parse '{line.strip()}' as numbers") from e
-            if len(values) == 1:
-                values = [math.nan] * 4
-            if len(values) != 4:
-                raise DatasetError(f"{path}:{line_no}: expected 4 values x,y,w,h, got {len(values)}")
-            rows.append(values)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    try:
+        return read_boxes(path, special_rows=True)
+    except AnnotationError as e:
+        raise DatasetError(str(e)) from e
 
 
 def load_labels(path: str) -> np.ndarray:
-    """Read a one-integer-per-line label file (e.g. VisEvent ``absent_label.txt``) as int64."""
+    """A one-integer-per-line label file (e.g. VisEvent ``absent_label.txt``) as int64."""
     if not os.path.isfile(path):
         raise DatasetError(f"label file {path} does not exist")
     try:
-        return np.loadtxt(path, dtype=np.float64, ndmin=1).astype(np.int64)
-    except ValueError as e:
-        raise DatasetError(f"cannot parse label file {path}: {e}") from e
+        return read_values(path).astype(np.int64)
+    except AnnotationError as e:
+        raise DatasetError(str(e)) from e
 
 
 @dataclass

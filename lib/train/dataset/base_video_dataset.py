@@ -13,7 +13,6 @@ bad sequence, frame or annotation, which the sampler logs, counts and redraws.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -21,6 +20,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from lib.utils import annotations
+from lib.utils.annotations import AnnotationError
 from lib.utils.rgbx import FrameReadError, imread_rgb
 
 logger = logging.getLogger(__name__)
@@ -59,26 +60,18 @@ def read_split_file(filename: str, dataset: str) -> Optional[List[str]]:
 
 
 def parse_boxes(text: str, source: str) -> torch.Tensor:
-    """Annotation text (one ``x,y,w,h`` per line; commas, tabs or spaces) -> (T, 4) float32.
+    """Annotation text (one ``x,y,w,h`` per line, any delimiter) -> (T, 4) float32.
 
-    Empty fields and ``nan`` become NaN (pandas ``na_filter`` semantics of the reference); a line
-    with another number of values raises :class:`SampleError` naming ``source`` and the line.
+    Empty fields and ``nan`` become NaN (pandas ``na_filter`` semantics of the reference); a bad line
+    raises :class:`SampleError` naming ``source`` and the line (:mod:`lib.utils.annotations`).
     """
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        parts = line.replace("\t", ",").split(",") if ("," in line or "\t" in line) else line.split()
-        if len(parts) != 4:
-            raise SampleError(f"{source} line {lineno}: expected 4 values (x,y,w,h), got '{line}'")
-        try:
-            rows.append([float(p) if p.strip() else math.nan for p in parts])
-        except ValueError as e:
-            raise SampleError(f"{source} line {lineno}: not a number in '{line}'") from e
-    if not rows:
+    try:
+        boxes = annotations.parse_boxes(text, source)
+    except AnnotationError as e:
+        raise SampleError(str(e)) from e
+    if len(boxes) == 0:
         raise SampleError(f"{source} holds no boxes")
-    return torch.tensor(rows, dtype=torch.float32)
+    return torch.from_numpy(boxes.astype(np.float32))
 
 
 def parse_int_list(text: str, source: str, first_char: bool = False) -> torch.Tensor:
@@ -88,8 +81,8 @@ def parse_int_list(text: str, source: str, first_char: bool = False) -> torch.Te
         if first_char:
             values = [int(line.strip()[0]) for line in text.splitlines() if line.strip()]
         else:
-            values = [int(float(v)) for v in text.replace("\n", ",").split(",") if v.strip()]
-    except ValueError as e:
+            values = annotations.parse_values(text, source).astype(np.int64).tolist()
+    except (ValueError, AnnotationError) as e:
         raise SampleError(f"{source}: expected integers ({e})") from e
     return torch.tensor(values, dtype=torch.int64)
 
