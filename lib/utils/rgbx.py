@@ -22,22 +22,53 @@ class FrameReadError(IOError):
     """An image that is missing, unreadable or of an unexpected shape; names the file."""
 
 
+# End markers of complete files: a truncated download or copy lacks them (checked before decoding,
+# because OpenCV's imread decodes a truncated JPEG to a grey-filled image with only a warning).
+_JPEG_EOI = b"\xff\xd9"
+_PNG_IEND = b"IEND\xaeB`\x82"
+
+
+def _check_complete(path: str, data: bytes) -> None:
+    """Raise :class:`FrameReadError` when an image file is visibly cut short (JPEG, PNG, BMP)."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".jpg", ".jpeg"):
+        ok = data[:2] == b"\xff\xd8" and _JPEG_EOI in data.rstrip(b"\x00\r\n ")[-64:]
+    elif ext == ".png":
+        ok = _PNG_IEND in data[-64:]
+    elif ext == ".bmp":
+        ok = len(data) >= 6 and int.from_bytes(data[2:6], "little") <= len(data)
+    else:
+        return
+    if not ok:
+        raise FrameReadError(f"cannot read image {path}: the file is truncated or damaged ({len(data)} bytes, "
+                             f"no {ext[1:].upper()} end marker); copy or extract it again")
+
+
+def imread(path: str, flags: int) -> np.ndarray:
+    """``cv2.imread`` that refuses missing, unreadable, truncated and undecodable files, naming them."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise FrameReadError(f"cannot read image {path}: file does not exist") from None
+    except OSError as e:
+        raise FrameReadError(f"cannot read image {path}: {e.strerror or e}") from None
+    _check_complete(path, data)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if img is None or img.size == 0:
+        raise FrameReadError(f"cannot read image {path}: OpenCV cannot decode it")
+    return img
+
+
 def imread_rgb(path: str) -> np.ndarray:
     """Read a colour image as H x W x 3 uint8 in RGB order; raise :class:`FrameReadError` on failure."""
-    img = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-    if img is None:
-        reason = "file does not exist" if not os.path.exists(path) else "OpenCV cannot decode it"
-        raise FrameReadError(f"cannot read image {path}: {reason}")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def imread_unchanged(path: str) -> np.ndarray:
     """Read an image as stored (16-bit depth PNGs stay uint16 H x W; colour JPEG/BMP stay BGR)."""
-    img = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        reason = "file does not exist" if not os.path.exists(path) else "OpenCV cannot decode it"
-        raise FrameReadError(f"cannot read image {path}: {reason}")
-    return img
+    return imread(path, cv2.IMREAD_UNCHANGED)
 
 
 def clip_depth(depth: np.ndarray) -> np.ndarray:
