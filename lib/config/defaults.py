@@ -1,9 +1,11 @@
 """Default configuration: the reference ``lib/config/cstrack_s1/config.py`` keys and values.
 
-Every key a yaml may set must exist here; values keep the reference defaults, quirks included
-(e.g. ``DATA.TEMPLATE.SIZE`` defaults to 256 and only the yaml's 128 gives the 8x8 template grid,
-MODEL.md §2 / Q23), so the authors' yamls load unchanged. Keys marked "(new)" are this framework's
-additions; their defaults reproduce the reference model and behaviour exactly.
+Every key a yaml may set must exist here, and its default's type is the type the key accepts (an
+int key refuses 2.5; a float key takes 2 as 2.0; list elements are typed by :data:`LIST_ITEM_TYPES`).
+Values keep the reference defaults, quirks included (e.g. ``DATA.TEMPLATE.SIZE`` defaults to 256 and
+only the yaml's 128 gives the 8x8 template grid, quirk Q23 in docs/parity.md), so the authors' yamls
+load unchanged. Keys marked "(new)" are this framework's additions; their defaults reproduce the
+reference model and behaviour exactly.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ _IMAGENET_STD = [0.229, 0.224, 0.225]
 
 DEFAULTS: Dict[str, Any] = {
     "MODEL": {
-        "ARCH": "cstrack_s1",  # (new) model family registered in lib.models (cstrack_s1 / cstrack_s2)
+        # (new) network registered in lib.models (cstrack_s1 / cstrack_s2). Empty, as in the authors' yamls:
+        # the caller's script decides (--script in training); a value that contradicts it is an error.
+        "ARCH": "",
         "PRETRAIN_FILE": "",
         "PRETRAINED_PATH": "",  # stage 2: stage-1 checkpoint to start from
         "EXTRA_MERGER": False,
@@ -47,9 +51,9 @@ DEFAULTS: Dict[str, Any] = {
             "TASK_HIDDEN_DIM": 256,
             "NUM_TASK_CLASSES": 4,
         },
-        # (new) Spatial Compact Module (MODEL.md §4)
+        # (new) Spatial Compact Module (docs/architecture.md)
         "SCM": {"NUM_PROMPTS": 4, "MLP_RATIO": 1.0, "DROPOUT": 0.1},
-        # (new) Temporal Compact Module, stage 2 only (MODEL.md §6)
+        # (new) Temporal Compact Module, stage 2 only (docs/architecture.md)
         "TCM": {"MEMORY_SLOTS": 4, "TOPK": 16, "FFN_DIM": 1024, "DROPOUT": 0.1},
     },
     "TRAIN": {
@@ -74,11 +78,12 @@ DEFAULTS: Dict[str, Any] = {
         "DISTILL": False,
         "DISTILL_LOSS_TYPE": "KL",
         "PRETRAINED_PATH": None,
-        "PRINT_INTERVAL": 50,
+        "PRINT_INTERVAL": 50,  # iterations between progress lines and tensorboard scalars
+        "TB_IMAGE_INTERVAL": 500,  # (new) iterations between tensorboard images of a training sample; 0 = none
         "VAL_EPOCH_INTERVAL": 20,
         "GRAD_CLIP_NORM": 0.1,
         "AMP": False,
-        "FIX_BN": False,  # read by nothing in the reference (TRAINING.md §7.5)
+        "FIX_BN": False,  # read by nothing in the reference (docs/training.md)
         "DROP_PATH_RATE": 0.1,
         "SAVE_EVERY_EPOCH": 10,  # (new) reference: every 10 epochs ...
         "SAVE_LAST_EPOCHS": 10,  # (new) ... and each of the last 10
@@ -91,20 +96,23 @@ DEFAULTS: Dict[str, Any] = {
         "MEAN": list(_IMAGENET_MEAN),
         "STD": list(_IMAGENET_STD),
         "MAX_SAMPLE_INTERVAL": 200,
+        # (new) dataset names (as in DATASETS_NAME) that read every sequence folder under their root
+        # instead of their official split list in lib/train/data_specs/ (own or synthetic data)
+        "ALL_SEQUENCES": [],
         "MULTI_MODAL_VISION": True,
         "MULTI_MODAL_LANGUAGE": True,
         "TRAIN": {
             "DATASETS_NAME": ["LASOT", "GOT10K_vottrain"],
-            "DATASETS_RATIO": [1, 1],
+            "DATASETS_RATIO": [1.0, 1.0],
             "SAMPLE_PER_EPOCH": 60000,
         },
         "VAL": {
             "DATASETS_NAME": ["GOT10K_votval"],
-            "DATASETS_RATIO": [1],
+            "DATASETS_RATIO": [1.0],
             "SAMPLE_PER_EPOCH": 10000,
         },
         "SEARCH": {"NUMBER": 1, "SIZE": 256, "FACTOR": 4.0, "CENTER_JITTER": 3.5, "SCALE_JITTER": 0.5},
-        "TEMPLATE": {"NUMBER": 1, "SIZE": 256, "FACTOR": 4.0, "CENTER_JITTER": 0, "SCALE_JITTER": 0},
+        "TEMPLATE": {"NUMBER": 1, "SIZE": 256, "FACTOR": 4.0, "CENTER_JITTER": 0.0, "SCALE_JITTER": 0.0},
     },
     "TEST": {
         "TEMPLATE_FACTOR": 4.0,
@@ -130,6 +138,20 @@ DEFAULTS: Dict[str, Any] = {
 
 # Dict-valued keys whose entries are user-named (dataset names): any sub-key is allowed there.
 OPEN_DICTS = {"TEST.UPDATE_INTERVALS", "TEST.UPDATE_THRESHOLD", "TEST.MULTI_MODAL_VISION"}
+
+# Element type of every list-valued key (float elements also accept ints).
+LIST_ITEM_TYPES: Dict[str, type] = {
+    "MODEL.RETURN_STAGES": int,
+    "MODEL.BACKBONE.DEPTHS": int,
+    "TRAIN.ENCODER_OPEN": str,
+    "DATA.MEAN": float,
+    "DATA.STD": float,
+    "DATA.ALL_SEQUENCES": str,
+    "DATA.TRAIN.DATASETS_NAME": str,
+    "DATA.TRAIN.DATASETS_RATIO": float,
+    "DATA.VAL.DATASETS_NAME": str,
+    "DATA.VAL.DATASETS_RATIO": float,
+}
 
 
 def get_defaults() -> Dict[str, Any]:

@@ -1,67 +1,128 @@
 """YAML experiment configs: ``_base_`` inheritance, merge onto the defaults, validation, dump.
 
 ``load_config("cstrack_s2")`` reads ``experiments/cstrack_s2/cstrack_s2.yaml``; a path to a yaml file
-works too. A yaml may name ``_base_: other.yaml`` (relative to itself); the chain is merged first
-(dicts merge key by key, lists and scalars replace, ``_delete_: true`` inside a dict replaces that
-dict whole). The result is merged onto :data:`lib.config.defaults.DEFAULTS`; a key that is not in the
-defaults, or a value of the wrong type, raises :class:`ConfigError` naming the file and dotted key.
+works too. A yaml may name ``_base_: other.yaml`` (relative to itself, or a list of such names); the
+chain is merged first (dicts merge key by key, lists and scalars replace, ``_delete_: true`` inside a
+dict replaces that dict whole). The result is merged onto :data:`lib.config.defaults.DEFAULTS`. Every
+problem raises :class:`ConfigError` naming the file and the dotted key: a key that is not in the
+defaults, a value of the wrong type (an int key given 2.5, a list element of the wrong type), a
+``_base_`` that is not a file name, a file that is not UTF-8 yaml text.
+
+The experiment yamls are found in ``lib/experiments`` (a link to the repository's ``experiments/``
+folder, and a real folder in an installed wheel); where the link is not a folder (a checkout without
+symlink support) the repository's ``experiments/`` is used.
 """
 from __future__ import annotations
 
 import copy
 import difflib
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import yaml
 from easydict import EasyDict
 
-from lib.config.defaults import OPEN_DICTS, get_defaults
+from lib.config.defaults import LIST_ITEM_TYPES, OPEN_DICTS, get_defaults
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EXPERIMENTS_DIR = REPO_ROOT / "experiments"
+
+def _experiments_dir() -> Path:
+    """``lib/experiments`` when it is a folder (the link, or the copy in a wheel), else ``<repo>/experiments``."""
+    packaged = Path(__file__).resolve().parents[1] / "experiments"
+    if packaged.is_dir():
+        return packaged.resolve()
+    return Path(__file__).resolve().parents[2] / "experiments"
+
+
+EXPERIMENTS_DIR = _experiments_dir()
 
 
 class ConfigError(ValueError):
-    """A config file or override that does not fit the defaults."""
+    """A config file or override that does not fit the defaults; the message names the file and key."""
+
+
+def known_experiments() -> List[str]:
+    """Names of the shipped experiment yamls (file stems under every ``experiments/<script>/``)."""
+    return sorted({p.stem for p in EXPERIMENTS_DIR.glob("*/*.yaml")})
+
+
+def _close_match(name: str, candidates: List[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate other than ``name`` itself, else ''."""
+    close = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def resolve_config_path(name: Union[str, Path], script: Optional[str] = None) -> Path:
-    """Map an experiment name (``cstrack_s1``), ``script`` + config name, or a yaml path to a file."""
+    """Map an experiment name (``cstrack_s1``), ``script`` + config name, or a yaml path to a file.
+
+    With ``script`` the yaml must be ``experiments/<script>/<name>.yaml``, as in the authors' layout;
+    when it exists in another script's folder the error says which one.
+    """
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
         return path.resolve()
-    candidates = [EXPERIMENTS_DIR / (script or str(name)) / f"{name}.yaml"]
-    if script is None:
-        candidates += sorted(EXPERIMENTS_DIR.glob(f"*/{name}.yaml"))
-    for cand in candidates:
-        if cand.is_file():
-            return cand.resolve()
-    known = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*/*.yaml"))
-    close = difflib.get_close_matches(str(name), known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise FileNotFoundError(
-        f"no experiment config '{name}'{hint}: looked for {candidates[0]}; known experiments: {known}")
+    name = str(name)
+    if script is not None:
+        wanted = EXPERIMENTS_DIR / script / f"{name}.yaml"
+        if wanted.is_file():
+            return wanted.resolve()
+        elsewhere = sorted(p.parent.name for p in EXPERIMENTS_DIR.glob(f"*/{name}.yaml"))
+        if elsewhere:
+            raise FileNotFoundError(
+                f"no experiment config '{name}' for --script {script}: looked for {wanted}; '{name}.yaml' is in "
+                f"experiments/{elsewhere[0]}/ (pass --script {elsewhere[0]}, or the yaml's path as --config)")
+        scripts = sorted(p.name for p in EXPERIMENTS_DIR.iterdir() if p.is_dir())
+        if script not in scripts:
+            raise FileNotFoundError(f"no experiments/{script}/ folder: unknown --script '{script}'"
+                                    f"{_close_match(script, scripts)}; known: {scripts}")
+        raise FileNotFoundError(
+            f"no experiment config '{name}'{_close_match(name, known_experiments())}: looked for {wanted}; "
+            f"known experiments: {known_experiments()}")
+    candidates = sorted(EXPERIMENTS_DIR.glob(f"*/{name}.yaml"))
+    if candidates:
+        return candidates[0].resolve()
+    raise FileNotFoundError(f"no experiment config '{name}'{_close_match(name, known_experiments())}: looked "
+                            f"in {EXPERIMENTS_DIR}/*/; known experiments: {known_experiments()}")
+
+
+def _read_yaml(path: Path) -> Dict[str, Any]:
+    """One yaml file as a dict; ConfigError for undecodable bytes, invalid yaml or a non-mapping."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text yaml file (undecodable byte at offset {e.start}); "
+                          f"is it the right file?") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid yaml: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _base_names(base: Any, path: Path) -> List[str]:
+    """The file names of a ``_base_`` entry (one name or a list of names)."""
+    names = [base] if isinstance(base, str) else base
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(f"{path}: _base_ must be a yaml file name or a list of file names (relative to "
+                          f"this file), got {base!r}")
+    return names
 
 
 def _read_yaml_chain(path: Path, seen: tuple = ()) -> Dict[str, Any]:
     """Read one yaml and everything it inherits through ``_base_``, merged base-first."""
     if path in seen:
         raise ConfigError(f"{path}: circular _base_ chain {[str(p) for p in seen + (path,)]}")
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: invalid yaml: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    data = _read_yaml(path)
     base = data.pop("_base_", None)
     if base is None:
         return data
     merged: Dict[str, Any] = {}
-    for base_name in [base] if isinstance(base, str) else list(base):
+    for base_name in _base_names(base, path):
         base_path = (path.parent / base_name).resolve()
         if not base_path.is_file():
             raise ConfigError(f"{path}: _base_ file not found: {base_path}")
@@ -84,27 +145,54 @@ def _merge(base: Dict[str, Any], update: Mapping[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def _check_value(default: Any, value: Any, where: str) -> Any:
-    """Type-check ``value`` against its default's type; ints are accepted where floats are."""
-    if default is None or value is None:
-        return value
-    if isinstance(default, bool):
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _typed(expected: type, value: Any) -> Any:
+    """``value`` as ``expected`` (bool, int, float or str), or raise TypeError.
+
+    Ints are accepted where floats are (and become floats); nothing else is converted: 2.5 or 2.0 for
+    an int key, 1 for a bool key and 3 for a text key are errors.
+    """
+    if expected is bool:
         ok = isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif expected is float:
+        ok = _is_number(value)
         value = float(value) if ok else value
-    elif isinstance(default, int):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif isinstance(default, str):
+    elif expected is str:
         ok = isinstance(value, str)
-    elif isinstance(default, list):
-        ok = isinstance(value, (list, tuple))
-        value = list(value) if ok else value
     else:
         ok = True
     if not ok:
-        raise ConfigError(f"{where}: expected {type(default).__name__}, got {type(value).__name__} ({value!r})")
+        raise TypeError(f"expected {'an integer' if expected is int else expected.__name__}, got "
+                        f"{type(value).__name__} ({value!r})")
     return value
+
+
+def _check_value(default: Any, value: Any, source: str, dotted: str) -> Any:
+    """``value`` checked against its default's type (list elements against :data:`LIST_ITEM_TYPES`)."""
+    if default is None or value is None:
+        return value
+    try:
+        if isinstance(default, list):
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"expected a list, got {type(value).__name__} ({value!r})")
+            item_type = LIST_ITEM_TYPES.get(dotted)
+            checked = []
+            for i, item in enumerate(value):
+                try:
+                    checked.append(_typed(item_type, item) if item_type else item)
+                except TypeError as e:
+                    raise ConfigError(f"{source}: {dotted}[{i}]: {e}") from None
+            return checked
+        if isinstance(default, dict):
+            raise TypeError(f"expected a mapping, got {value!r}")
+        return _typed(type(default), value)
+    except TypeError as e:
+        raise ConfigError(f"{source}: {dotted}: {e}") from None
 
 
 def merge_into_defaults(cfg: Dict[str, Any], update: Mapping[str, Any], source: str, prefix: str = "") -> None:
@@ -126,7 +214,7 @@ def merge_into_defaults(cfg: Dict[str, Any], update: Mapping[str, Any], source: 
                 raise ConfigError(f"{source}: {dotted} must be a mapping, got {value!r}")
             merge_into_defaults(cfg[key], value, source, dotted + ".")
         else:
-            cfg[key] = _check_value(cfg[key], value, f"{source}: {dotted}")
+            cfg[key] = _check_value(cfg[key], value, source, dotted)
 
 
 def parse_overrides(items: Optional[list]) -> Dict[str, Any]:
@@ -148,7 +236,10 @@ def _parse_scalar(raw: str) -> Any:
     """A command-line value parsed as yaml; numbers YAML 1.1 leaves as text (``1e30``) become floats."""
     if raw == "":
         return ""
-    value = yaml.safe_load(raw)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"override value '{raw}' is not valid yaml: {e}") from None
     if isinstance(value, str):
         try:
             return float(value)
@@ -158,7 +249,7 @@ def _parse_scalar(raw: str) -> Any:
 
 
 def load_config(name: Union[str, Path], script: Optional[str] = None,
-                overrides: Optional[Mapping[str, Any]] = None) -> EasyDict:
+                overrides: Optional[Union[Mapping[str, Any], List[str]]] = None) -> EasyDict:
     """Build the validated config of an experiment.
 
     Args:
@@ -166,7 +257,7 @@ def load_config(name: Union[str, Path], script: Optional[str] = None,
         script: the ``--script`` family folder, when ``name`` is a config name inside it.
         overrides: nested dict or ``["KEY=value"]`` list applied after the yaml.
     Returns:
-        an ``EasyDict`` with reference (upper-case) keys; ``cfg_source_path(cfg)`` gives its file.
+        an ``EasyDict`` with reference (upper-case) keys.
     """
     path = resolve_config_path(name, script)
     cfg = get_defaults()
@@ -175,17 +266,7 @@ def load_config(name: Union[str, Path], script: Optional[str] = None,
         if isinstance(overrides, (list, tuple)):
             overrides = parse_overrides(list(overrides))
         merge_into_defaults(cfg, overrides, "override")
-    result = EasyDict(cfg)
-    _SOURCES[id(result)] = path
-    return result
-
-
-_SOURCES: Dict[int, Path] = {}
-
-
-def cfg_source_path(cfg: Mapping[str, Any]) -> Optional[Path]:
-    """The yaml file a config returned by :func:`load_config` was read from (None if unknown)."""
-    return _SOURCES.get(id(cfg))
+    return EasyDict(cfg)
 
 
 def to_plain(cfg: Any) -> Any:

@@ -1,33 +1,22 @@
-"""Parameter groups, stage-2 freezing, AdamW and the step scheduler (TRAINING.md §7.1-§7.2, §1.6).
+"""Parameter groups, freezing, AdamW and the step scheduler (docs/training.md).
 
 Group 0 holds every trainable parameter outside the encoder at ``TRAIN.LR``; group 1 holds the
-trainable encoder parameters at ``TRAIN.LR * TRAIN.ENCODER_MULTIPLIER``. The reference chose the
-encoder with the substring test ``"backbone" in name``, which also catches the RGB-X fusion decoder
-``backbone_rgb_det_fusion`` (§9 item 30): that decoder trains at the encoder rate in stage 1 and is
-frozen in stage 2. The behaviour is replicated (the released weights were trained that way), but by
-module, from the explicit list :data:`ENCODER_MODULES`, not by a name test.
+trainable encoder parameters at ``TRAIN.LR * TRAIN.ENCODER_MULTIPLIER``. Which modules are the encoder
+and which are frozen is declared by the network (``encoder_modules``, ``frozen_modules``, see
+:mod:`lib.models.cstrack.model`). The reference chose the encoder with the substring test
+``"backbone" in name``, which also catches the RGB-X fusion decoder ``backbone_rgb_det_fusion`` (T30
+in docs/parity.md): that decoder trains at the encoder rate in stage 1 and is frozen in stage 2. The
+networks declare exactly that, by module rather than by a name test.
 """
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import List, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 
 logger = logging.getLogger(__name__)
-
-# Quirk (TRAINING.md §9 item 30, kept): the fusion decoder counts as encoder, as "backbone" in its name did.
-ENCODER_MODULES: Tuple[str, ...] = ("backbone", "backbone_rgb_det_fusion")
-
-# Modules frozen per architecture (MODEL.ARCH): stage 2 trains only heads, prompts, positions and the
-# temporal module (§1.6, §8.5). The frozen modules stay in train mode (dropout / drop-path active), as
-# in the reference (§7.5, §9 item 31: the faithful choice).
-FROZEN_MODULES: Dict[str, Tuple[str, ...]] = {
-    "cstrack_s1": (),
-    "cstrack_s2": ENCODER_MODULES,
-}
-
 
 def unwrap(net: nn.Module) -> nn.Module:
     """The model inside a DistributedDataParallel wrapper (or the model itself)."""
@@ -44,18 +33,12 @@ def _named_modules(net: nn.Module, names: Sequence[str]) -> List[nn.Module]:
     return modules
 
 
-def frozen_modules_for(arch: str) -> Tuple[str, ...]:
-    """Names of the modules frozen when training ``arch``."""
-    if arch not in FROZEN_MODULES:
-        raise KeyError(f"no freezing rule for MODEL.ARCH '{arch}'; known: {sorted(FROZEN_MODULES)}")
-    return FROZEN_MODULES[arch]
-
-
 def freeze_modules(net: nn.Module, names: Sequence[str]) -> int:
     """Set ``requires_grad=False`` on every parameter of the named modules; returns how many tensors.
 
     Must run before the DDP wrap, so that DDP never registers the frozen parameters (the reference
-    froze after wrapping, §9 item 31). Train/eval mode is left alone (frozen parts keep dropout).
+    froze after wrapping, T31 in docs/parity.md). Train/eval mode is left alone: frozen parts keep
+    dropout and drop-path active, as in the reference.
     """
     count = 0
     for module in _named_modules(unwrap(net), names):
@@ -69,7 +52,7 @@ def get_param_groups(net: nn.Module, cfg: Mapping) -> List[dict]:
     """AdamW groups: ``head`` (non-encoder, LR) and ``encoder`` (LR x ENCODER_MULTIPLIER); only trainable
     parameters; an empty group is left out (the encoder group in stage 2)."""
     model = unwrap(net)
-    encoder_ids = {id(p) for m in _named_modules(model, ENCODER_MODULES) for p in m.parameters()}
+    encoder_ids = {id(p) for m in _named_modules(model, model.encoder_modules) for p in m.parameters()}
     head, encoder = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
@@ -87,7 +70,7 @@ def get_param_groups(net: nn.Module, cfg: Mapping) -> List[dict]:
 def build_optimizer(net: nn.Module, cfg: Mapping) -> torch.optim.Optimizer:
     """AdamW (betas 0.9/0.999, eps 1e-8) with ``TRAIN.WEIGHT_DECAY`` on every parameter.
 
-    Weight decay also applies to norms, biases and embeddings, as in the reference (§7.1, §9 item 34):
+    Weight decay also applies to norms, biases and embeddings, as in the reference (T34 in docs/parity.md):
     kept for parity with the released training.
     """
     if cfg.TRAIN.OPTIMIZER != "ADAMW":
@@ -99,9 +82,9 @@ def build_optimizer(net: nn.Module, cfg: Mapping) -> torch.optim.Optimizer:
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: Mapping) -> torch.optim.lr_scheduler.LRScheduler:
-    """``StepLR(LR_DROP_EPOCH, gamma=SCHEDULER.DECAY_RATE)``, stepped once per epoch (§7.2).
+    """``StepLR(LR_DROP_EPOCH, gamma=SCHEDULER.DECAY_RATE)``, stepped once per epoch (docs/training.md).
 
-    The reference did not pass DECAY_RATE and used StepLR's default 0.1 (§9 item 35); the shipped
+    The reference did not pass DECAY_RATE and used StepLR's default 0.1 (T35 in docs/parity.md); the shipped
     yamls set DECAY_RATE 0.1, so reading it changes nothing for them and makes the key mean something.
     """
     if cfg.TRAIN.SCHEDULER.TYPE != "step":

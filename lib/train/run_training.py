@@ -1,4 +1,4 @@
-"""Command-line entry point of training, at the reference's path (TRAINING.md §1.2).
+"""Command-line entry point of training, at the reference's path (docs/training.md).
 
 Single process::
 
@@ -10,22 +10,32 @@ Several processes (one per GPU, or gloo processes on CPU)::
     python -m torch.distributed.launch --nproc_per_node 4 lib/train/run_training.py --script cstrack_s1 ...
 
 Ranks come from the launcher's environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``); the old
-launcher's ``--local_rank=i`` / ``--local-rank=i`` is accepted. Fixes of the reference (§9 items
-1-3): no GPU is required, ``--cudnn_benchmark`` parses booleans properly (the reference's
+launcher's ``--local_rank=i`` / ``--local-rank=i`` is accepted. Fixes of the reference (T1-T3 in
+docs/parity.md): no GPU is required, ``--cudnn_benchmark`` parses booleans properly (the reference's
 ``type=bool`` read "False" as True, and its seeding then forced benchmarking off anyway, which stays
 the default here), and the reference's unused arguments are accepted with a warning.
 
-This file is run by path, so ``lib/train`` comes first on ``sys.path``; ``lib`` itself is imported
-through the editable install (``pip install -e .``), with no path manipulation.
+Exit status: 0 when training finished, 2 for a problem with the configuration, the data or the files
+(one line says which), 1 for a failure of the training itself (non-finite values, a bug).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
-from lib.train.admin.distributed import placement_from_env
-from lib.train.admin.settings import RunSettings
+if __name__ == "__main__":
+    # Run by path, Python puts this file's folder (lib/train/) first on sys.path. Replace that entry with
+    # the repository root that holds this file, so that `import lib` loads this checkout's code even when
+    # another checkout is installed (editable installs resolve after sys.path), and so that the modules in
+    # lib/train/ (data, dataset, admin, ...) cannot shadow top-level packages of the same names.
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _HERE:
+        sys.path[0] = os.path.dirname(os.path.dirname(_HERE))
+
+from lib.train.admin.distributed import placement_from_env  # noqa: E402 (after the bootstrap above)
+from lib.train.admin.settings import RunSettings  # noqa: E402
 
 # Arguments of the reference that do nothing (wandb was never used; the distillation script does not exist).
 LEGACY_ARGS = ("script_prv", "config_prv", "use_wandb", "distill", "script_teacher", "config_teacher")
@@ -80,13 +90,18 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Parse, train, return the exit status (1 when training failed; the error is in the log)."""
+    """Parse, train, return the exit status (see the module docstring); run() has logged any failure."""
     settings = settings_from_args(build_parser().parse_args(argv))
-    from lib.train.train_script import run  # after parsing: --help stays fast
+    from lib.train.train_script import USER_ERRORS, SaveDirError, run  # after parsing: --help stays fast
 
     try:
         run(settings)
-    except Exception:  # already logged with its traceback by run(); the exit status reports it
+    except SaveDirError as e:  # raised before a log exists
+        print(f"training failed: {e}", file=sys.stderr)
+        return 2
+    except USER_ERRORS:
+        return 2
+    except Exception:
         return 1
     return 0
 

@@ -1,4 +1,6 @@
 """Config loading: reference values, inheritance, validation with helpful errors."""
+from pathlib import Path
+
 import pytest
 
 from lib.config import ConfigError, dump_config, load_config, to_plain
@@ -9,7 +11,7 @@ def test_reference_values_of_both_stages():
     s1, s2 = load_config("cstrack_s1"), load_config("cstrack_s2")
     assert s1.DATA.TEMPLATE.SIZE == 128 and s1.TEST.TEMPLATE_FACTOR == 2.0 and s1.MODEL.HEAD.NUM_CHANNELS == 256
     assert s1.TRAIN.EPOCH == 150 and s1.TRAIN.BATCH_SIZE == 18 and s1.DATA.TRAIN.DATASETS_RATIO == [2] * 6 + [1] * 3
-    # stage 2 = stage 1 + exactly the keys of TRAINING.md §2 (plus the network name)
+    # stage 2 = stage 1 + exactly the keys of the authors' stage-2 yaml (plus the network name)
     diff = {}
 
     def walk(a, b, prefix=""):
@@ -37,7 +39,7 @@ def test_unknown_key_names_file_key_and_close_match(tmp_path):
 
 
 def test_wrong_type_and_bad_override():
-    with pytest.raises(ConfigError, match="TRAIN.EPOCH: expected int"):
+    with pytest.raises(ConfigError, match="TRAIN.EPOCH: expected an integer"):
         load_config("cstrack_s1", overrides={"TRAIN": {"EPOCH": "ten"}})
     with pytest.raises(ConfigError, match="KEY.SUBKEY=value"):
         load_config("cstrack_s1", overrides=["TRAIN.EPOCH"])
@@ -65,7 +67,99 @@ def test_base_chain_lists_replace_and_delete(tmp_path):
 def test_unknown_experiment_and_dump_roundtrip(tmp_path):
     with pytest.raises(FileNotFoundError, match="did you mean 'cstrack_s2'"):
         load_config("cstrack_s3")
+    with pytest.raises(FileNotFoundError, match=r"unknown --script 'cstrack_s3' \(did you mean 'cstrack_s2'\?\)"):
+        load_config("cstrack_s1_tiny_x", script="cstrack_s3")
     cfg = load_config("cstrack_s2")
     dumped = tmp_path / "resolved.yaml"
     dumped.write_text(dump_config(cfg))
     assert to_plain(load_config(str(dumped))) == to_plain(cfg)
+
+
+# ------------------------------------------------------------------------------------- types and files
+def _yaml(tmp_path, text, name="exp.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text,key,what", [
+    ("TRAIN:\n  EPOCH: 2.5\n", "TRAIN.EPOCH", "expected an integer, got float"),
+    ("TRAIN:\n  BATCH_SIZE: 2.7\n", "TRAIN.BATCH_SIZE", "expected an integer, got float"),
+    ("TRAIN:\n  EPOCH: 2.0\n", "TRAIN.EPOCH", "expected an integer, got float"),
+    ("TRAIN:\n  AMP: 1\n", "TRAIN.AMP", "expected bool, got int"),
+    ("MODEL:\n  BACKBONE:\n    DEPTHS: [a, b, c]\n", r"MODEL.BACKBONE.DEPTHS\[0\]", "expected an integer, got str"),
+    ("MODEL:\n  BACKBONE:\n    DEPTHS: [1, 1, 2.5]\n", r"MODEL.BACKBONE.DEPTHS\[2\]", "expected an integer"),
+    ("MODEL:\n  BACKBONE:\n    DEPTHS: 3\n", "MODEL.BACKBONE.DEPTHS", "expected a list, got int"),
+    ("DATA:\n  TRAIN:\n    DATASETS_NAME: [LASOT, 3]\n", r"DATA.TRAIN.DATASETS_NAME\[1\]", "expected str"),
+    ("DATA:\n  MEAN: [0.5, x, 0.5]\n", r"DATA.MEAN\[1\]", "expected float, got str"),
+    ("TRAIN:\n  LR: [1]\n", "TRAIN.LR", "expected float, got list"),
+])
+def test_mistyped_values_name_the_file_and_dotted_key(tmp_path, text, key, what):
+    path = _yaml(tmp_path, text)
+    with pytest.raises(ConfigError, match=f"exp\\.yaml: {key}: {what}"):
+        load_config(str(path))
+
+
+def test_numbers_where_floats_are_expected_become_floats(tmp_path):
+    cfg = load_config(str(_yaml(tmp_path, "TRAIN:\n  LR: 1\nDATA:\n  TRAIN:\n    DATASETS_RATIO: [2, 1]\n")))
+    assert cfg.TRAIN.LR == 1.0 and isinstance(cfg.TRAIN.LR, float)
+    assert cfg.DATA.TRAIN.DATASETS_RATIO == [2.0, 1.0] and all(isinstance(v, float) for v in cfg.DATA.TRAIN.DATASETS_RATIO)
+
+
+def test_every_list_key_has_an_element_type():
+    from lib.config.defaults import LIST_ITEM_TYPES
+
+    def lists(node, prefix=""):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                yield from lists(value, f"{prefix}{key}.")
+            elif isinstance(value, list):
+                yield f"{prefix}{key}"
+    assert set(lists(get_defaults())) == set(LIST_ITEM_TYPES)
+
+
+@pytest.mark.parametrize("base", ["5", "[a.yaml, 3]", "[]", "{x: 1}"])
+def test_bad_base_entry_names_the_file(tmp_path, base):
+    path = _yaml(tmp_path, f"_base_: {base}\n")
+    with pytest.raises(ConfigError, match=r"exp\.yaml: _base_ must be a yaml file name or a list of file names"):
+        load_config(str(path))
+
+
+def test_binary_or_malformed_yaml_names_the_file(tmp_path):
+    binary = tmp_path / "weights.yaml"
+    binary.write_bytes(b"PK\x03\x04\x00\xff\xfe\x80binary")
+    with pytest.raises(ConfigError, match=r"weights\.yaml: not a UTF-8 text yaml file"):
+        load_config(str(binary))
+    with pytest.raises(ConfigError, match=r"list\.yaml: top level must be a mapping"):
+        load_config(str(_yaml(tmp_path, "- a\n- b\n", "list.yaml")))
+    with pytest.raises(ConfigError, match=r"broken\.yaml: invalid yaml"):
+        load_config(str(_yaml(tmp_path, "TRAIN: [1,\n", "broken.yaml")))
+    child = _yaml(tmp_path, "_base_: weights.yaml\n", "child.yaml")
+    with pytest.raises(ConfigError, match=r"weights\.yaml: not a UTF-8"):
+        load_config(str(child))
+
+
+def test_config_in_another_script_folder_is_named_not_suggested_as_itself():
+    # The typed config exists, but under another --script: the message says where, not "did you mean <it>".
+    with pytest.raises(FileNotFoundError) as info:
+        load_config("cstrack_s2", script="cstrack_s1")
+    message = str(info.value)
+    assert "did you mean" not in message and "experiments/cstrack_s2/" in message and "--script cstrack_s2" in message
+
+
+def test_authors_yamls_leave_the_network_to_the_script():
+    assert get_defaults()["MODEL"]["ARCH"] == ""
+
+
+def test_experiments_are_found_through_lib_experiments_or_the_repository(monkeypatch, tmp_path):
+    from lib.config import loader
+
+    repo = Path(loader.__file__).resolve().parents[2]
+    assert loader.EXPERIMENTS_DIR == (repo / "experiments").resolve()
+    # A checkout without symlinks has a small text file at lib/experiments: the repository folder is used.
+    fake_lib = tmp_path / "repo" / "lib"
+    (fake_lib / "config").mkdir(parents=True)
+    (fake_lib / "experiments").write_text("../experiments")
+    (tmp_path / "repo" / "experiments").mkdir()
+    monkeypatch.setattr(loader, "__file__", str(fake_lib / "config" / "loader.py"))
+    assert loader._experiments_dir() == tmp_path / "repo" / "experiments"

@@ -1,4 +1,4 @@
-"""Fast-iTPN backbone as CSTrack uses it (MODEL.md §3, §8.2-§8.3).
+"""Fast-iTPN backbone as CSTrack uses it (docs/architecture.md).
 
 Patch stages (conv-MLP blocks with patch merging, channel-last) turn a 3-channel image into a
 stride-16 token grid; the same weights embed RGB and X. The main transformer blocks (sub-LN attention,
@@ -23,7 +23,7 @@ LN_EPS = 1e-6  # every LayerNorm of the backbone (quirk Q28)
 
 
 class ConvMlpBlock(nn.Module):
-    """``x + DropPath(ConvMlp(LN(x)))`` on (B, H, W, C) maps; no layer scale (MODEL.md §3.2)."""
+    """``x + DropPath(ConvMlp(LN(x)))`` on (B, H, W, C) maps; no layer scale (docs/architecture.md)."""
 
     def __init__(self, dim: int, mlp_ratio: float, drop_path: float = 0.0):
         super().__init__()
@@ -36,7 +36,7 @@ class ConvMlpBlock(nn.Module):
 
 
 class PatchMerge(nn.Module):
-    """LayerNorm then a 2x2 stride-2 conv doubling the channels (MODEL.md §3.3); (B,H,W,C)->(B,H/2,W/2,2C)."""
+    """LayerNorm then a 2x2 stride-2 conv doubling the channels (docs/architecture.md); (B,H,W,C)->(B,H/2,W/2,2C)."""
 
     def __init__(self, dim: int):
         super().__init__()
@@ -49,7 +49,7 @@ class PatchMerge(nn.Module):
 
 
 class PatchEmbed(nn.Module):
-    """Conv 4x4 stride 4 (``proj``), channel-last output; no norm (MODEL.md §3.1)."""
+    """Conv 4x4 stride 4 (``proj``), channel-last output; no norm (docs/architecture.md)."""
 
     def __init__(self, in_chans: int, dim: int, inner_patch: int = 4):
         super().__init__()
@@ -60,7 +60,7 @@ class PatchEmbed(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm block with layer scale: attention then SwiGLU (MODEL.md §3.5)."""
+    """Pre-norm block with layer scale: attention then SwiGLU (docs/architecture.md)."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float, drop_path: float = 0.0,
                  init_values: float = 0.1):
@@ -89,6 +89,9 @@ class FastITPN(nn.Module):
     """
 
     patch_size = 16
+    #: Parameters the forward pass never reads: the pretraining positions only seed the tracking grids
+    #: and, after a load, the class token (quirk Q1), so they get no gradient while trainable.
+    unused_in_forward = ("pos_embed",)
 
     def __init__(self, embed_dim: int = 512, depths: tuple = (3, 3, 24), num_heads: int = 8,
                  mlp_ratio: float = 3.0, bridge_mlp_ratio: float = 3.0, drop_path_rate: float = 0.0,
@@ -107,7 +110,7 @@ class FastITPN(nn.Module):
         self.search_grid = search_size // self.patch_size
         n_z, n_x = self.template_grid ** 2, self.search_grid ** 2
 
-        # Registration order = the checkpoints' key order (MODEL.md §9); cls_token before pos_embed (Q1).
+        # Registration order = the checkpoints' key order (docs/formats.md); cls_token before pos_embed (Q1).
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, self.pretrain_grid ** 2 + 1, embed_dim))
         self.pos_embed_z = nn.Parameter(torch.zeros(1, 2 * n_z, embed_dim))  # two template grids (Q24)
@@ -115,7 +118,7 @@ class FastITPN(nn.Module):
         self.token_type_search = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.token_type_template_fg = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.token_type_template_bg = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        # Quirk Q1 (MODEL.md §3.6, §8.3): the reference's cls_token is a view of pos_embed[:, 0], so
+        # Quirk Q1 (docs/parity.md): the reference's cls_token is a view of pos_embed[:, 0], so
         # after loading a checkpoint the class token equals the loaded pos_embed[:, 0]. The load hook
         # below reproduces that; training resumes switch it off to restore the trained class token.
         self.cls_token_from_pos_embed = True
@@ -138,7 +141,7 @@ class FastITPN(nn.Module):
 
     # ---------------------------------------------------------------- initialisation
     def _init_weights(self) -> None:
-        """MODEL.md §8.4: trunc-normal positions and linears, LN 1/0; then derive the tracking grids."""
+        """Trunc-normal positions and linears, LN 1/0 (docs/architecture.md); then derive the tracking grids."""
         trunc_normal_(self.pos_embed, std=0.02)
         trunc_normal_(self.cls_token, std=0.02)
         self.apply(init_trunc_normal)
@@ -146,7 +149,7 @@ class FastITPN(nn.Module):
 
     @torch.no_grad()
     def finetune_track(self) -> None:
-        """Resample the pretraining positions to the template/search grids (MODEL.md §8.3).
+        """Resample the pretraining positions to the template/search grids (docs/architecture.md).
 
         Bicubic, align_corners=False, no antialias; the template grid is stored twice (Q24); the class
         token starts as ``pos_embed[:, 0]``; the token-type embeddings start at zero.
@@ -163,7 +166,7 @@ class FastITPN(nn.Module):
             p.zero_()
 
     def load_pretrained(self, path: str) -> Dict[str, List[str]]:
-        """Load a Fast-iTPN pretraining file (``{"module": state_dict}``, MODEL.md §8.2), then re-derive grids.
+        """Load a Fast-iTPN pretraining file (``{"module": state_dict}``, docs/formats.md), then re-derive grids.
 
         Positional embeddings get a class position (the mean of the patch positions) prepended; unknown
         keys are ignored and reported; a shape mismatch raises naming the key.
@@ -200,7 +203,7 @@ class FastITPN(nn.Module):
 
     def add_token_types(self, z0: torch.Tensor, z1: torch.Tensor, x: torch.Tensor, mask0: torch.Tensor,
                         mask1: torch.Tensor) -> torch.Tensor:
-        """Token-type embeddings weighted by the soft template masks (MODEL.md §3.4) -> (B, 2Nz+Nx, D)."""
+        """Token-type embeddings weighted by the soft template masks (docs/architecture.md) -> (B, 2Nz+Nx, D)."""
         fg0 = mask0 * self.token_type_template_fg
         bg0 = (1 - mask0) * self.token_type_template_bg
         # Quirk Q2: template 1 reuses template 0's already-masked vectors.

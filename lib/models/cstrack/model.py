@@ -2,11 +2,16 @@
 
 The class names are the reference's: the trainer names checkpoints after them
 (``CSTRACK_S1_ep0150.pth.tar``). Attribute names and registration order are the released state_dict
-layout (MODEL.md §9) and must not change.
+layout (docs/formats.md) and must not change.
+
+Each network also declares how it is trained (timm's ``no_weight_decay`` / ``group_matcher`` style), so
+the trainer asks the network instead of keeping tables of module names: :attr:`encoder_modules` (the
+lower learning-rate group), :attr:`frozen_modules`, :attr:`new_modules` (absent from the checkpoint a
+stage warm-starts from), :attr:`warm_start_from` and :meth:`parameters_without_gradient`.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -23,9 +28,20 @@ Tensor = torch.Tensor
 class CSTRACK_S1(nn.Module):  # noqa: N801 (reference class name, used in checkpoint file names)
     """Stage 1: shared patch embedding for RGB and X, Spatial Compact Module, joint stage 3, heads.
 
-    Token sequence of stage 3 (MODEL.md §1): class token, P RGB prompts, P X prompts, two templates,
-    search tokens. The heads read the last ``Nx`` tokens, the task head token 0.
+    Token sequence of stage 3 (docs/architecture.md): class token, P RGB prompts, P X prompts, two
+    templates, search tokens. The heads read the last ``Nx`` tokens, the task head token 0.
     """
+
+    #: Top-level modules trained at ``TRAIN.LR * TRAIN.ENCODER_MULTIPLIER``. T30 (docs/parity.md): the RGB-X
+    #: fusion decoder counts as encoder, as the reference's ``"backbone" in name`` test made it.
+    encoder_modules: ClassVar[Tuple[str, ...]] = ("backbone", "backbone_rgb_det_fusion")
+    #: Top-level modules whose parameters are frozen when this network is trained (they stay in train mode).
+    frozen_modules: ClassVar[Tuple[str, ...]] = ()
+    #: Top-level modules this stage adds to the network it warm-starts from.
+    new_modules: ClassVar[Tuple[str, ...]] = ()
+    #: Registry name of the network whose checkpoint a fresh training run starts from (None: the
+    #: Fast-iTPN pretraining file, ``MODEL.PRETRAIN_FILE``).
+    warm_start_from: ClassVar[Optional[str]] = None
 
     def __init__(self, backbone: FastITPN, box_head: CenterPredictor, num_prompts: int = 4,
                  num_heads: int = 8, scm_mlp_ratio: float = 1.0, scm_dropout: float = 0.1,
@@ -44,9 +60,18 @@ class CSTRACK_S1(nn.Module):  # noqa: N801 (reference class name, used in checkp
         self.feat_sz = box_head.feat_sz
         self.num_search_tokens = self.feat_sz ** 2
 
+    def parameters_without_gradient(self) -> List[str]:
+        """Names of the trainable parameters the forward pass never uses, so they get no gradient.
+
+        Non-empty means DistributedDataParallel needs ``find_unused_parameters=True``. Stage 1: the
+        backbone's pretraining positions (``backbone.pos_embed``); stage 2 freezes them with the encoder.
+        """
+        unused = {f"backbone.{name}" for name in self.backbone.unused_in_forward}
+        return [name for name, p in self.named_parameters() if name in unused and p.requires_grad]
+
     # ---------------------------------------------------------------- shared pieces
     def positional_table(self) -> Tensor:
-        """``[cls_prompts_pos, pos_embed_z, pos_embed_x]`` (1, 1 + 2P + 2Nz + Nx, D), MODEL.md §3.7."""
+        """``[cls_prompts_pos, pos_embed_z, pos_embed_x]`` (1, 1 + 2P + 2Nz + Nx, D), docs/architecture.md."""
         return torch.cat([self.cls_prompts_pos.weight.unsqueeze(0), self.backbone.pos_embed_z,
                           self.backbone.pos_embed_x], dim=1)
 
@@ -102,7 +127,7 @@ class CSTRACK_S1(nn.Module):  # noqa: N801 (reference class name, used in checkp
     def forward(self, template: Sequence[Tensor], search: Union[Tensor, Sequence[Tensor]],
                 soft_token_template_mask: Sequence[Tensor], update_cls_token: Optional[Tensor] = None,
                 training: bool = True, intermediates: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
-        """Stage-1 forward (MODEL.md §7.1); ``search`` is a tensor (inference) or a list (training).
+        """Stage-1 forward (docs/architecture.md); ``search`` is a tensor (inference) or a list (training).
 
         ``update_cls_token`` and ``training`` are kept for call compatibility with the reference; the
         layout of ``search`` alone decides the path.
@@ -115,7 +140,15 @@ class CSTRACK_S1(nn.Module):  # noqa: N801 (reference class name, used in checkp
 
 
 class CSTRACK_S2(CSTRACK_S1):  # noqa: N801 (reference class name)
-    """Stage 2: stage 1 plus the Temporal Compact Module (4-slot memory of top-16 search tokens)."""
+    """Stage 2: stage 1 plus the Temporal Compact Module (4-slot memory of top-16 search tokens).
+
+    Trained from a stage-1 checkpoint with the encoder (and, T30, the fusion decoder) frozen; only the
+    heads, prompts, positions and the temporal module learn (docs/training.md).
+    """
+
+    frozen_modules = CSTRACK_S1.encoder_modules
+    new_modules = ("dy_template_pos_embed", "temporal_fusion")
+    warm_start_from = "cstrack_s1"
 
     def __init__(self, backbone: FastITPN, box_head: CenterPredictor, memory_slots: int = 4, topk: int = 16,
                  tcm_ffn_dim: int = 1024, tcm_dropout: float = 0.1, **kwargs):
@@ -128,7 +161,8 @@ class CSTRACK_S2(CSTRACK_S1):  # noqa: N801 (reference class name)
         self.topk = topk
 
     def _temporal_step(self, feat: Tensor, pos: Tensor, memory: List[Tensor], first_frame: bool):
-        """One frame of §6.5: attention map -> (init memory) -> fusion -> heads -> Gaussian -> memory update."""
+        """One frame of the temporal step (docs/architecture.md): attention map -> (init memory) -> fusion ->
+        heads -> Gaussian -> memory update."""
         search_tokens = feat[:, -self.num_search_tokens:]
         att = search_attention_map(feat, self.num_search_tokens)
         if first_frame:
@@ -147,7 +181,7 @@ class CSTRACK_S2(CSTRACK_S1):  # noqa: N801 (reference class name)
                 soft_token_template_mask: Sequence[Tensor], update_cls_token: Optional[Tensor] = None,
                 temporal_infor: Optional[List[Tensor]] = None, first_frame_flag: bool = False,
                 training: bool = True, intermediates: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
-        """Stage-2 forward (MODEL.md §7.2).
+        """Stage-2 forward (docs/architecture.md).
 
         Training layout: ``search`` is a list of Ns frames (B, 6, H, W); the memory starts at frame 0
         and is carried through the clip. Inference: ``search`` is one tensor; the memory comes in as

@@ -170,9 +170,10 @@ class BaseTrainer:
         logger.info("saved checkpoint %s", path)
         return path
 
-    def load_checkpoint(self, path: str) -> None:
-        """Restore weights (strict), optimizer, scheduler, scaler, epoch and RNG states from ``path``."""
-        ckpt = read_checkpoint(path)
+    def load_checkpoint(self, path: str, ckpt: Optional[Mapping[str, Any]] = None) -> None:
+        """Restore weights (strict), optimizer, scheduler, scaler, epoch and RNG states from ``path``
+        (``ckpt``: its content, when the caller has read it already)."""
+        ckpt = read_checkpoint(path) if ckpt is None else ckpt
         if ckpt.get("net_type") != self.net_type:
             raise CheckpointError(f"{path} holds a {ckpt.get('net_type')} network, this run trains {self.net_type}")
         missing = [k for k in ("net", "optimizer", "lr_scheduler", "epoch") if k not in ckpt]
