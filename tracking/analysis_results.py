@@ -4,9 +4,10 @@
         --tracker cstrack_s2=output/test/tracking_results/cstrack_s2/LasHeR_ep0030 \\
         --tracker APFNet=/path/to/APFNet_tracking_result --plot_dir plots --markdown
 
-Prints the comparison table (and per-attribute tables when the benchmark's attribute files are found
-or given with ``--attributes``); ``--plot_dir`` saves success / precision plots as PNG. A thin wrapper
-over :mod:`lib.test.analysis`; the rules are those of the official toolkits (EVALUATION.md §1, §3.3).
+Prints the comparison table (FPS from the runner's ``<seq>_time.txt`` files when present) and
+per-attribute tables when the benchmark's attribute files are found or given with ``--attributes``;
+``--plot_dir`` saves success / precision plots as PNG. A thin wrapper over
+:mod:`lib.test.analysis`; the rules are those of the official toolkits (docs/evaluation.md).
 """
 import argparse
 import logging
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import _init_paths  # noqa: F401  (repository root on sys.path)
 
-from lib.test.analysis import IncompleteResultsError, METRICS, compare_trackers, load_ground_truth
+from lib.test.analysis import PROTOCOLS, IncompleteResultsError, compare_trackers, get_protocol, load_ground_truth
+from lib.test.analysis.depthtrack import VOT_OVERLAP_RULES
 from lib.test.analysis.extract_results import default_tracker_name
 from lib.test.analysis.report import (format_attribute_table, format_table, plot_attribute_curves, plot_curves,
                                       write_sequence_scores)
@@ -24,7 +26,7 @@ from lib.test.analysis.report import (format_attribute_table, format_table, plot
 def get_args_parser() -> argparse.ArgumentParser:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Evaluate tracking results with the benchmarks' toolkit rules.")
-    parser.add_argument("--dataset", required=True, help=f"benchmark: {', '.join(METRICS)}")
+    parser.add_argument("--dataset", required=True, help=f"benchmark: {', '.join(PROTOCOLS.names())}")
     parser.add_argument("--gt", required=True, type=Path,
                         help="dataset root in its standard layout, or a folder of <seq>.txt ground-truth files")
     parser.add_argument("--results_dir", nargs="+", action="extend", type=Path, default=[],
@@ -34,16 +36,22 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sequences", type=Path, help="file with the sequence names to score (default: all)")
     parser.add_argument("--attributes", type=Path, help="attribute folder (default: the one beside --gt, if any)")
     parser.add_argument("--plot_dir", type=Path, help="save success / precision plots here (PNG)")
-    parser.add_argument("--plot_attributes", action="store_true", help="also plot every attribute subset")
-    parser.add_argument("--per_sequence", type=Path, metavar="CSV", help="write per-sequence scores to this CSV")
+    parser.add_argument("--plot_attributes", action="store_true",
+                        help="also plot every attribute subset (needs --plot_dir and attribute files)")
+    parser.add_argument("--per_sequence", type=Path, metavar="CSV",
+                        help="write per-sequence scores to this CSV")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--percent", action="store_true", help="print scores in percent")
     parser.add_argument("--allow_missing", action="store_true",
                         help="score only the sequences that have a complete result file (others are listed)")
     parser.add_argument("--image_size", nargs=2, type=int, metavar=("WIDTH", "HEIGHT"),
                         help="DepthTrack frame size when --gt is a folder of <seq>.txt files")
-    parser.add_argument("--vot_version", choices=("0.5.3", "0.9.0"), default="0.5.3",
-                        help="DepthTrack: VOT toolkit overlap semantics for empty regions (default 0.5.3)")
+    parser.add_argument("--vot_overlap_rule", choices=tuple(VOT_OVERLAP_RULES), default="0.5.3",
+                        help="DepthTrack only: how a frame is scored where the ground truth or the tracker has no "
+                             "box. 0.5.3 (default; the vot-toolkit version behind the published DepthTrack "
+                             "numbers): overlap 0. 0.6+ (vot-toolkit 0.6 and later, e.g. the installed 0.7.4): "
+                             "overlap 1 when both have no box. Equal for trackers that always report a box, as "
+                             "CSTrack does")
     return parser
 
 
@@ -67,21 +75,24 @@ def _trackers(args: argparse.Namespace) -> dict:
 
 def main(argv=None) -> int:
     """Evaluate, print tables, write plots; returns the exit code."""
-    args = get_args_parser().parse_args(argv)
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if args.plot_attributes and not args.plot_dir:
+        parser.error("--plot_attributes needs --plot_dir")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    vot_legacy = VOT_OVERLAP_RULES[args.vot_overlap_rule]
     try:
         trackers = _trackers(args)
         gt = load_ground_truth(args.dataset, args.gt, args.sequences, attributes=args.attributes,
                                image_size=tuple(args.image_size) if args.image_size else None)
-        results = compare_trackers(gt.dataset, trackers, gt, allow_missing=args.allow_missing,
-                                   vot_legacy=args.vot_version == "0.5.3")
+        results = compare_trackers(gt.dataset, trackers, gt, allow_missing=args.allow_missing, vot_legacy=vot_legacy)
     except (IncompleteResultsError, FileNotFoundError, KeyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
 
     print(format_table(results, markdown=args.markdown, percent=args.percent))
     if gt.attributes:
-        for metric in METRICS[gt.dataset]:
+        for metric in get_protocol(gt.dataset).score_keys:
             print()
             print(format_attribute_table(results, gt.attributes, metric, markdown=args.markdown,
                                          percent=args.percent))
@@ -89,8 +100,11 @@ def main(argv=None) -> int:
         write_sequence_scores(results, args.per_sequence)
     if args.plot_dir:
         plot_curves(results, args.plot_dir)
-        if args.plot_attributes and gt.attributes:
-            plot_attribute_curves(results, gt.attributes, args.plot_dir)
+        if args.plot_attributes:
+            if gt.attributes:
+                plot_attribute_curves(results, gt.attributes, args.plot_dir)
+            else:
+                print(f"--plot_attributes: {gt.attribute_note()}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Folder layouts, completeness checks and end-to-end scores of ``evaluate_tracker`` on tiny hand-made data.
 
-Expected values are derived by hand in the comments (rules: EVALUATION.md §1, §3.3).
+Expected values are derived by hand in the comments (rules: docs/evaluation.md).
 """
 import logging
 

@@ -1,4 +1,4 @@
-"""Hand-computed cases for each toolkit rule (EVALUATION.md §1.1-1.3, §3.3).
+"""Hand-computed cases for each toolkit rule (docs/evaluation.md).
 
 Every expected value is derived in the comment next to it from the rule, not from the implementation.
 Boxes are ``[x, y, w, h]``; MATLAB IoU uses ``right = x + w - 1`` and intersection ``+ 1``.

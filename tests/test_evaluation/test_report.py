@@ -1,11 +1,12 @@
 """Comparison tables, attribute tables, plots and the ``tracking/analysis_results.py`` command line."""
 import csv
+import shutil
 from pathlib import Path
 
 import matplotlib.image
 import pytest
 
-from lib.test.analysis import ATTRIBUTE_NAMES, compare_trackers, load_ground_truth
+from lib.test.analysis import compare_trackers, get_protocol, load_ground_truth
 from lib.test.analysis.report import (attribute_scores, format_attribute_table, format_table,
                                       plot_attribute_curves, plot_curves, write_sequence_scores)
 
@@ -22,7 +23,7 @@ def lasher_two_trackers(tmp_path):
     """LasHeR-style data: sequences a, b (4 frames), trackers Good (perfect) and Bad (lost after frame 1),
     attribute files where only ``a`` has LI and both have NO."""
     gt = "5,5,10,10\n6,5,10,10\n7,5,10,10\n8,5,10,10\n"
-    names = ATTRIBUTE_NAMES["LasHeR"]
+    names = get_protocol("LasHeR").attribute_names
     for seq in ("a", "b"):
         write(tmp_path / "annos" / f"{seq}.txt", gt)
         write(tmp_path / "Good" / f"{seq}.txt", gt)
@@ -102,3 +103,44 @@ def test_cli(lasher_two_trackers, tmp_path, capsys):
     rc = cli.main(["--dataset", "LasHeR", "--gt", str(root / "annos"), "--results_dir", str(root / "Bad")])
     err = capsys.readouterr().err
     assert rc == 1 and "missing (1): b" in err
+
+
+def test_cli_fps_column_and_attribute_note(lasher_two_trackers, tmp_path, capsys):
+    root = lasher_two_trackers
+    for seq in ("a", "b"):  # the runner's time files: 0.5 s initialisation, then 3 frames of 0.02 s
+        (root / "Good" / f"{seq}_time.txt").write_text("0.5\n0.02\n0.02\n0.02\n")
+    cli = load_cli()
+    assert cli.main(["--dataset", "LasHeR", "--gt", str(root / "annos"), "--tracker", f"Good={root / 'Good'}",
+                     f"Bad={root / 'Bad'}", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| Tracker | PR | NPR | SR | FPS | Sequences |" in out
+    assert "| Good | 1.0000 | 1.0000 | 0.9524 | 50.0 | 2 |" in out and "| Bad | 0.2500 | 0.2500 | 0.2381 | - | 2 |" in out
+    shutil.rmtree(root / "AttriSeqsTxt")
+    assert cli.main(["--dataset", "LasHeR", "--gt", str(root / "annos"), "--results_dir", str(root / "Good"),
+                     "--plot_dir", str(tmp_path / "plots"), "--plot_attributes"]) == 0
+    out = capsys.readouterr().out
+    assert f"--plot_attributes: no attribute files found (looked in {root / 'annos' / 'AttriSeqsTxt'}, " \
+           f"{root / 'AttriSeqsTxt'}; pass --attributes DIR)" in out
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "LasHeR_norm_precision.png", "LasHeR_precision.png", "LasHeR_success.png"]
+
+
+def test_cli_vot_overlap_rule(tmp_path, capsys):
+    # Frame 3 has no ground-truth box and the tracker reports none (VOT code 0): vot-toolkit 0.5.3 scores
+    # the frame 0, 0.6 and later score it 1. Frames: 0 init (overlap 0), 1-2 exact boxes, 3 both empty.
+    write(tmp_path / "gt" / "A.txt", "10,10,10,10\n" * 3 + "nan,nan,nan,nan\n")
+    write(tmp_path / "T" / "A.txt", "1\n10,10,10,10\n10,10,10,10\n0\n")
+    write(tmp_path / "T" / "A_confidence.value", "\n0.9\n0.9\n0.9\n")
+    # One threshold (0.9) selects frames 1-3 (3 visible GT frames):
+    #   0.5.3: overlaps 1, 1, 0 -> Pr 2/3, Re 2/3, F 2/3;  0.6+: overlaps 1, 1, 1 -> Pr 1, Re 1, F 1.
+    cli = load_cli()
+    base = ["--dataset", "depthtrack", "--gt", str(tmp_path / "gt"), "--image_size", "100", "100",
+            "--results_dir", str(tmp_path / "T")]
+
+    def row(out):
+        return next(line.split() for line in out.splitlines() if line.startswith("T "))
+
+    assert cli.main(base) == 0
+    assert row(capsys.readouterr().out) == ["T", "0.6667", "0.6667", "0.6667", "1"]
+    assert cli.main(base + ["--vot_overlap_rule", "0.6+"]) == 0
+    assert row(capsys.readouterr().out) == ["T", "1.0000", "1.0000", "1.0000", "1"]

@@ -1,6 +1,6 @@
 """VOT long-term measures (tracking precision, recall, F-score) for DepthTrack, in NumPy.
 
-Follows EVALUATION.md §3.3 and the VOT toolkit's definitions (``vot/analysis/tpr.py`` in 0.5.3,
+Follows docs/evaluation.md (DepthTrack) and the VOT toolkit's definitions (``vot/analysis/tpr.py`` in 0.5.3,
 ``vot/analysis/longterm.py`` from 0.6 on; the formulas are the same):
 
 * overlaps are IoUs of *rasterised* rectangles (values rounded, pixels ``x .. x+w-1``) clipped to the
@@ -51,7 +51,7 @@ def vot_overlaps(trajectory: np.ndarray, groundtruth: np.ndarray, image_size: tu
         groundtruth: ``(N, 4)`` ``x y w h``; a NaN row is a frame without annotation.
         image_size: ``(width, height)`` of the sequence's frames.
         legacy: True (default) reproduces vot-toolkit 0.5.3, the version behind the published
-            DepthTrack numbers (EVALUATION.md §3.1): a special region never overlaps anything.
+            DepthTrack numbers (docs/evaluation.md, VOT toolkit versions): a special region never overlaps anything.
             False reproduces 0.9.0, where special regions are empty shapes at the origin and two
             regions whose union is degenerate (e.g. both empty) overlap 1.
 

@@ -1,11 +1,11 @@
 """Per-sequence error measures and curve aggregation of the official MATLAB toolkits, in NumPy.
 
-Each function reproduces one toolkit rule set written out in EVALUATION.md §1 (file names there):
+Each function reproduces one toolkit rule set written out in docs/evaluation.md (MATLAB file names there):
 
-* :func:`lasot_style_errors` - ``calc_seq_err_robust.m`` of the LasHeR toolkit (§1.1) and, with an
-  ``absent`` vector, of the VisEvent toolkit (§1.3): truncate, repair invalid result rows, frame 1 :=
+* :func:`lasot_style_errors` - ``calc_seq_err_robust.m`` of the LasHeR toolkit and, with an
+  ``absent`` vector, of the VisEvent toolkit: truncate, repair invalid result rows, frame 1 :=
   ground truth, drop absent frames (VisEvent), invalid ground truth -> IoU -1 / centre error -1.
-* :func:`rgbt234_errors` - ``calcPlotErr_TPR.m`` (§1.2): best of the visible and infrared ground truth.
+* :func:`rgbt234_errors` - ``calcPlotErr_TPR.m`` (RGBT234): best of the visible and infrared ground truth.
 * :func:`success_counts` / :func:`precision_counts` and the aggregations :func:`lasot_aggregate`
   (all-zero sequences dropped, ``plot_draw_save.m``) and :func:`mean_aggregate` (RGBT234).
 
@@ -25,7 +25,7 @@ def matlab_colon(start: float, step: float, stop: float) -> np.ndarray:
     """Values of MATLAB's ``start:step:stop``, built from both ends as MATLAB does.
 
     The first half is ``start + k*step``, the second half ``stop - (n-k)*step``, so ``0:0.05:1`` holds
-    0.6499999999999999 where NumPy's ``k*0.05`` holds 0.65000000000000002 (EVALUATION.md §1.2).
+    0.6499999999999999 where NumPy's ``k*0.05`` holds 0.65000000000000002 (docs/evaluation.md, RGBT234).
     """
     n = int(round((stop - start) / step))
     k = np.arange(n + 1)
@@ -127,7 +127,7 @@ def matlab_round(x: np.ndarray) -> np.ndarray:
 def corners_to_rect(corners: np.ndarray) -> np.ndarray:
     """``corner2rect.m``: rows ``x1 y1 x2 y2 x3 y3 x4 y4`` (TL, TR, BR, BL) -> ``round([x1, y1, x2-x1, y3-y1])``.
 
-    Width ``x2 - x1`` has no ``+1`` and the rounding is MATLAB's (EVALUATION.md §1.2).
+    Width ``x2 - x1`` has no ``+1`` and the rounding is MATLAB's (docs/evaluation.md, RGBT234).
     """
     return matlab_round(np.stack([corners[:, 0], corners[:, 1], corners[:, 2] - corners[:, 0],
                                   corners[:, 5] - corners[:, 1]], axis=1))
@@ -135,7 +135,7 @@ def corners_to_rect(corners: np.ndarray) -> np.ndarray:
 
 def rgbt234_errors(results: np.ndarray, gt_visible: np.ndarray,
                    gt_infrared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """IoU and centre error per frame for RGBT234 (``calcPlotErr_TPR.m``, EVALUATION.md §1.2).
+    """IoU and centre error per frame for RGBT234 (``calcPlotErr_TPR.m``, docs/evaluation.md, RGBT234).
 
     ``results`` has 4 columns (``x y w h``, used as is) or 8 (corners, see :func:`corners_to_rect`);
     rows beyond the ``N`` visible ground-truth rows are ignored. Per frame the better of the two

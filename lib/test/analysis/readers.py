@@ -2,7 +2,7 @@
 
 Result files come from our runners and from other trackers' released results, so the delimiter is not
 fixed: comma, space and tab (and mixtures) are accepted, as MATLAB's ``dlmread`` does in the official
-toolkits (EVALUATION.md §1.1-1.3). VOT trajectories may mix rows of one value (special codes such as
+toolkits (docs/evaluation.md). VOT trajectories may mix rows of one value (special codes such as
 ``1`` = initialisation, ``0`` = lost) with ``x,y,w,h`` rows; :func:`read_vot_trajectory` maps the
 special rows to NaN rows, the representation used by :mod:`lib.test.analysis.longterm`.
 """

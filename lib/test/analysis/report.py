@@ -9,26 +9,29 @@ precision plots, the maximum F for the DepthTrack precision-recall plot.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from lib.test.analysis.extract_results import METRICS, OPE_THRESHOLDS, LongTermResult, OPEResult, TrackerResult
-from lib.test.analysis.metrics import RANK_INDEX
+from lib.test.analysis.protocol import TrackerResult, get_protocol
+from lib.utils.files import atomic_write, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
+# curve name -> (title, x label, y label, legend location)
 _PLOT_LABELS = {
-    "success": ("Success plots of OPE", "Overlap threshold", "Success rate"),
-    "precision": ("Precision plots of OPE", "Location error threshold (px)", "Precision"),
+    "success": ("Success plots of OPE", "Overlap threshold", "Success rate", "lower left"),
+    "precision": ("Precision plots of OPE", "Location error threshold (px)", "Precision", "lower right"),
     "norm_precision": ("Normalized precision plots of OPE", "Normalized location error threshold",
-                       "Normalized precision"),
+                       "Normalized precision", "lower right"),
+    "precision_recall": ("Tracking precision-recall", "Recall", "Precision", "lower left"),
 }
 
 
-def _dataset_of(results: Mapping[str, TrackerResult]) -> str:
+def dataset_of(results: Mapping[str, TrackerResult]) -> str:
     """The one benchmark all results belong to."""
     datasets = {r.dataset for r in results.values()}
     if len(datasets) != 1:
@@ -36,11 +39,21 @@ def _dataset_of(results: Mapping[str, TrackerResult]) -> str:
     return datasets.pop()
 
 
-def _format(value: float, percent: bool) -> str:
-    """A score as ``0.5001`` or, with ``percent``, ``50.0``."""
+def format_score(value: float, percent: bool = False) -> str:
+    """A score as ``0.5001`` or, with ``percent``, ``50.0``; NaN as ``-``."""
     if np.isnan(value):
         return "-"
     return f"{100 * value:.1f}" if percent else f"{value:.4f}"
+
+
+def format_fps(value: float) -> str:
+    """Frames per second with one decimal; ``-`` when unknown (no time files)."""
+    return "-" if np.isnan(value) else f"{value:.1f}"
+
+
+def has_times(results: Mapping[str, TrackerResult]) -> bool:
+    """True when at least one tracker's folder has the runner's time files (the FPS column is shown)."""
+    return any(r.times for r in results.values())
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False) -> str:
@@ -56,17 +69,28 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], markdown:
     return "\n".join(lines)
 
 
-def format_table(results: Mapping[str, TrackerResult], markdown: bool = False, percent: bool = False) -> str:
-    """One row per tracker with the benchmark's scores and the number of sequences scored."""
-    dataset = _dataset_of(results)
-    keys = METRICS[dataset]
-    header = ["Tracker", *keys, "Sequences"]
+def score_rows(results: Mapping[str, TrackerResult], percent: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the comparison table: scores, FPS (when time files exist), sequences scored."""
+    keys = get_protocol(dataset_of(results)).score_keys
+    with_fps = has_times(results)
+    header = ["Tracker", *keys, *(["FPS"] if with_fps else []), "Sequences"]
     rows = []
     for name, result in results.items():
         scores = result.scores()
         n = f"{len(result.sequences)}" + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
-        rows.append([name, *(_format(scores[k], percent) for k in keys), n])
-    return f"{dataset}\n\n" + render_table(header, rows, markdown)
+        fps = [format_fps(result.fps())] if with_fps else []
+        rows.append([name, *(format_score(scores[k], percent) for k in keys), *fps, n])
+    return header, rows
+
+
+def format_table(results: Mapping[str, TrackerResult], markdown: bool = False, percent: bool = False) -> str:
+    """One row per tracker with the benchmark's scores, FPS and the number of sequences scored.
+
+    FPS is shown when a results folder holds the runner's ``<seq>_time.txt`` files: frames after the
+    first divided by their summed tracker time (``TrackerResult.fps``).
+    """
+    header, rows = score_rows(results, percent)
+    return f"{dataset_of(results)}\n\n" + render_table(header, rows, markdown)
 
 
 def attribute_scores(result: TrackerResult, attributes: Mapping[str, Sequence[str]]) -> dict[str, dict[str, float]]:
@@ -79,112 +103,105 @@ def attribute_scores(result: TrackerResult, attributes: Mapping[str, Sequence[st
     out = {}
     for attr, seqs in attributes.items():
         subset = [s for s in seqs if s in scored]
-        out[attr] = result.scores(subset) if subset else {k: float("nan") for k in METRICS[result.dataset]}
+        out[attr] = (result.scores(subset) if subset
+                     else {k: float("nan") for k in get_protocol(result.dataset).score_keys})
     return out
 
 
 def format_attribute_table(results: Mapping[str, TrackerResult], attributes: Mapping[str, Sequence[str]],
                            metric: str, markdown: bool = False, percent: bool = False) -> str:
     """Rows = attributes (with their sequence count), columns = trackers, values = ``metric``."""
-    dataset = _dataset_of(results)
-    if metric not in METRICS[dataset]:
-        raise KeyError(f"{dataset} has no metric '{metric}'; known: {', '.join(METRICS[dataset])}")
+    dataset = dataset_of(results)
+    keys = get_protocol(dataset).score_keys
+    if metric not in keys:
+        raise KeyError(f"{dataset} has no metric '{metric}'; known: {', '.join(keys)}")
     per_tracker = {name: attribute_scores(r, attributes) for name, r in results.items()}
     header = ["Attribute", "Sequences", *results]
-    rows = [[attr, str(len(seqs)), *(_format(per_tracker[name][attr][metric], percent) for name in results)]
+    rows = [[attr, str(len(seqs)), *(format_score(per_tracker[name][attr][metric], percent) for name in results)]
             for attr, seqs in attributes.items()]
     return f"{dataset} per attribute: {metric}\n\n" + render_table(header, rows, markdown)
 
 
 def write_sequence_scores(results: Mapping[str, TrackerResult], path: str | Path) -> Path:
     """Per-sequence scores of every tracker as CSV (``tracker, sequence, <metrics>``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    keys = METRICS[_dataset_of(results)]
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["tracker", "sequence", *keys])
-        for name, result in results.items():
-            for seq, scores in result.sequence_scores().items():
-                writer.writerow([name, seq, *(f"{scores[k]:.6f}" for k in keys)])
-    return path
+    keys = get_protocol(dataset_of(results)).score_keys
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["tracker", "sequence", *keys])
+    for name, result in results.items():
+        for seq, scores in result.sequence_scores().items():
+            writer.writerow([name, seq, *(f"{scores[k]:.6f}" for k in keys)])
+    return atomic_write_text(path, text.getvalue())
 
 
-def _new_axes():
-    """A figure and axes on an Agg canvas, independent of pyplot's global state."""
+def curve_figure(results: Mapping[str, TrackerResult], curve_name: str, sequences: Sequence[str] | None = None,
+                 subset: str = "", colors: Mapping[str, str] | None = None, size: tuple[float, float] = (7.5, 5.5)):
+    """One plot (a matplotlib Figure) of curve ``curve_name`` for every tracker, legend sorted by score.
+
+    ``sequences`` restricts the curves to a subset (named ``subset`` in the title, e.g. an attribute);
+    ``colors`` fixes a colour per tracker (default: matplotlib's cycle in score order).
+    """
     from matplotlib.figure import Figure  # noqa: PLC0415  (matplotlib only when plotting)
 
-    fig = Figure(figsize=(7.5, 5.5), dpi=100)
+    dataset = dataset_of(results)
+    title, xlabel, ylabel, legend_loc = _PLOT_LABELS[curve_name]
+    entries = []
+    for name, result in results.items():
+        scored = set(result.sequences)
+        seqs = None if sequences is None else [s for s in sequences if s in scored]
+        entries.append((name, result.plot_curve(curve_name, seqs)))
+    fig = Figure(figsize=size, dpi=100)
     ax = fig.add_subplot()
     ax.grid(True, linestyle=":", linewidth=0.8)
-    return fig, ax
-
-
-def _save(fig, path: Path) -> Path:
-    """Save a figure as PNG and return its path."""
+    for name, curve in sorted(entries, key=lambda e: -np.nan_to_num(e[1].score, nan=-1)):
+        color = colors.get(name) if colors else None
+        line, = ax.plot(curve.x, curve.y, linewidth=2, color=color, label=f"[{curve.score:.3f}] {name}")
+        if curve.point is not None:
+            ax.plot([curve.point[0]], [curve.point[1]], "o", color=line.get_color())
+    note = f" ({subset}, {len(sequences)} sequences)" if sequences is not None and subset else ""
+    xlim = (0, 1) if curve_name == "precision_recall" else (entries[0][1].x[0], entries[0][1].x[-1])
+    ax.set(title=f"{title} on {dataset}{note}", xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=(0, 1))
+    ax.legend(loc=legend_loc, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    logger.info("saved %s", path)
-    return path
+    return fig
 
 
-def plot_curves(results: Mapping[str, TrackerResult], plot_dir: str | Path,
-                sequences: Sequence[str] | None = None, tag: str = "") -> list[Path]:
+def curve_names(results: Mapping[str, TrackerResult]) -> tuple[str, ...]:
+    """The plots of the benchmark the results belong to (``success``, ``precision``, ...)."""
+    dataset_of(results)
+    return next(iter(results.values())).curve_names
+
+
+def figure_bytes(fig, fmt: str = "png") -> bytes:
+    """A figure encoded as ``fmt`` (``png``, ``svg``) in memory."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def plot_curves(results: Mapping[str, TrackerResult], plot_dir: str | Path, sequences: Sequence[str] | None = None,
+                tag: str = "", colors: Mapping[str, str] | None = None) -> list[Path]:
     """Draw the benchmark's plots for several trackers as PNG files in ``plot_dir``; returns their paths.
 
     OPE benchmarks give ``<dataset><tag>_success.png``, ``..._precision.png`` and (LasHeR, VisEvent)
     ``..._norm_precision.png``; DepthTrack gives ``DepthTrack<tag>_precision_recall.png``. With
     ``sequences`` the curves cover that subset only (e.g. one attribute; ``tag`` names it).
     """
-    dataset = _dataset_of(results)
-    plot_dir = Path(plot_dir)
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    subset_note = f" ({tag.strip('_')}, {len(sequences)} sequences)" if sequences is not None and tag else ""
-    if dataset == "DepthTrack":
-        return [_plot_precision_recall(results, plot_dir / f"{dataset}{tag}_precision_recall.png",
-                                       sequences, subset_note)]
+    dataset = dataset_of(results)
     paths = []
-    for curve_name in next(iter(results.values())).curves:
-        title, xlabel, ylabel = _PLOT_LABELS[curve_name]
-        thresholds = OPE_THRESHOLDS[curve_name]
-        entries = []
-        for name, result in results.items():
-            scored = set(result.sequences)
-            seqs = None if sequences is None else [s for s in sequences if s in scored]
-            curve = result.curve(curve_name, seqs)
-            score = curve.mean() if curve_name == "success" else curve[RANK_INDEX]
-            entries.append((score, name, curve))
-        fig, ax = _new_axes()
-        for score, name, curve in sorted(entries, key=lambda e: -np.nan_to_num(e[0], nan=-1)):
-            ax.plot(thresholds, curve, linewidth=2, label=f"[{score:.3f}] {name}")
-        ax.set(title=f"{title} on {dataset}{subset_note}", xlabel=xlabel, ylabel=ylabel,
-               xlim=(thresholds[0], thresholds[-1]), ylim=(0, 1))
-        ax.legend(loc="lower left" if curve_name == "success" else "lower right", fontsize=9)
-        paths.append(_save(fig, plot_dir / f"{dataset}{tag}_{curve_name}.png"))
+    for name in curve_names(results):
+        fig = curve_figure(results, name, sequences, tag.strip("_"), colors)
+        path = atomic_write(Path(plot_dir) / f"{dataset}{tag}_{name}.png", lambda tmp: fig.savefig(tmp, format="png"),
+                            suffix=".png")
+        logger.info("saved %s", path)
+        paths.append(path)
     return paths
 
 
-def _plot_precision_recall(results: Mapping[str, LongTermResult], path: Path,
-                           sequences: Sequence[str] | None, subset_note: str) -> Path:
-    """Tracking precision-recall curves with the F-maximising point marked, legend ``[F] name``."""
-    fig, ax = _new_axes()
-    entries = []
-    for name, result in results.items():
-        _, precision, recall = result.pr_curve(sequences)
-        entries.append((result.scores(sequences), name, precision, recall))
-    for scores, name, precision, recall in sorted(entries, key=lambda e: -e[0]["F"]):
-        line, = ax.plot(recall, precision, linewidth=2, label=f"[{scores['F']:.3f}] {name}")
-        ax.plot([scores["Re"]], [scores["Pr"]], "o", color=line.get_color())
-    ax.set(title=f"Tracking precision-recall on DepthTrack{subset_note}", xlabel="Recall", ylabel="Precision",
-           xlim=(0, 1), ylim=(0, 1))
-    ax.legend(loc="lower left", fontsize=9)
-    return _save(fig, path)
-
-
-def plot_attribute_curves(results: Mapping[str, OPEResult], attributes: Mapping[str, Sequence[str]],
-                          plot_dir: str | Path) -> list[Path]:
+def plot_attribute_curves(results: Mapping[str, TrackerResult], attributes: Mapping[str, Sequence[str]],
+                          plot_dir: str | Path, colors: Mapping[str, str] | None = None) -> list[Path]:
     """:func:`plot_curves` for every attribute, files tagged ``_<attribute>``."""
     paths = []
     for attr, seqs in attributes.items():
-        paths += plot_curves(results, plot_dir, sequences=list(seqs), tag=f"_{attr}")
+        paths += plot_curves(results, plot_dir, sequences=list(seqs), tag=f"_{attr}", colors=colors)
     return paths
