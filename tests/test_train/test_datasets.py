@@ -1,15 +1,18 @@
-"""Every training dataset class reads its real on-disk layout (synthetic copies, TRAINING.md §3)."""
+"""Every training dataset class reads its real on-disk layout (synthetic copies, docs/training.md),
+and the yaml dataset names read the official split lists of ``lib/train/data_specs/``."""
 import logging
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
 import lib.train.dataset  # noqa: F401  (registers the builders)
-from lib.config import load_config
+from lib.config import ConfigError, load_config
 from lib.config.environment import SettingsError
 from lib.registry import TRAIN_DATASETS
+from lib.train.data.loader import build_datasets
 from lib.train.dataset import base_video_dataset
 from lib.train.dataset.base_video_dataset import DatasetError, SampleError
 from lib.train.dataset.coco_seq import rle_counts_from_string, segmentation_to_mask
@@ -48,7 +51,9 @@ def data(tmp_path_factory):
 
 
 def build(name, env, cfg):
-    return TRAIN_DATASETS.get(name)(env, cfg)
+    """The registered dataset on the synthetic data: every sequence, since no official list names them."""
+    builder = TRAIN_DATASETS.get(name)
+    return builder(env, cfg, all_sequences=True) if getattr(builder, "split_list", None) else builder(env, cfg)
 
 
 def test_every_yaml_name_is_registered():
@@ -159,13 +164,9 @@ def test_coco_rle_decoding():
     np.testing.assert_array_equal(mask, expected.reshape(4, 3).T)  # column-major
 
 
-def test_split_files_are_used_when_present(data, tmp_path, monkeypatch, caplog):
+def test_split_files_select_the_sequences(data, tmp_path, monkeypatch):
     root, env, _ = data
     monkeypatch.setattr(base_video_dataset, "DATA_SPECS_DIR", tmp_path)
-    with caplog.at_level(logging.WARNING):
-        lasot = Lasot(env.lasot_dir, split="train")
-    assert lasot.get_num_sequences() == NUM_SEQS
-    assert any("lasot_train_split.txt" in r.getMessage() for r in caplog.records)
     (tmp_path / "lasot_train_split.txt").write_text("bird-2\n")
     assert Lasot(env.lasot_dir, split="train").sequence_list == ["bird/bird-2"]
     (tmp_path / "lasher_train.txt").write_text("3bike2\n")
@@ -175,6 +176,81 @@ def test_split_files_are_used_when_present(data, tmp_path, monkeypatch, caplog):
     (tmp_path / "got10k_vot_train_split.txt").write_text("0\n7085\n")
     with pytest.raises(DatasetError, match="list.txt"):
         Got10k(env.got10k_dir, split="vottrain")
+
+
+@pytest.mark.parametrize("name,file", [("LASOT", "lasot_train_split.txt"), ("GOT10K_vottrain", "got10k_vot_train_split.txt"),
+                                       ("GOT10K_votval", "got10k_vot_val_split.txt"), ("LasHeR_train", "lasher_train.txt"),
+                                       ("DepthTrack_val", "depthtrack_val.txt"), ("LASOT_lmdb", "lasot_train_split.txt")])
+def test_a_missing_split_list_is_an_error_naming_the_file(data, tmp_path, monkeypatch, name, file):
+    _, env, cfg = data
+    monkeypatch.setattr(base_video_dataset, "DATA_SPECS_DIR", tmp_path)  # an empty data_specs folder
+    with pytest.raises(DatasetError, match=re.escape(str(tmp_path / file)) + ".*DATA.ALL_SEQUENCES"):
+        TRAIN_DATASETS.get(name)(env, cfg)
+    assert TRAIN_DATASETS.get(name)(env, cfg, all_sequences=True).get_num_sequences() >= NUM_SEQS  # asked for
+
+
+def test_official_split_lists_ship_with_their_description():
+    specs = base_video_dataset.DATA_SPECS_DIR
+    readme = (specs / "README.md").read_text()
+    lists = sorted(p.name for p in specs.glob("*.txt"))
+    assert len(lists) == 15
+    for name in lists:  # each file has a table row giving its number of entries
+        rows = [line for line in (specs / name).read_text().splitlines() if line.strip()]
+        row = next((line for line in readme.splitlines() if line.startswith("|") and f"`{name}`" in line), "")
+        assert re.search(rf"\| [\d /]*\b{len(rows)}\b[\d /]* \|", row), (name, len(rows), row)
+    for name in TRAIN_DATASETS.names():
+        split_list = getattr(TRAIN_DATASETS.get(name), "split_list", None)
+        if split_list:
+            assert (specs / split_list).is_file() and name in readme, name
+
+
+def test_lasher_and_depthtrack_names_read_their_official_lists(tmp_path, caplog):
+    lasher_root = write_dataset("LasHeR_train", tmp_path, num_seqs=4, num_frames=21)
+    # 2whitegirl and 3bike2 are LasHeR training sequences; make boy_run a validation one, car_far is in no list.
+    (lasher_root / "boy_run").rename(lasher_root / "boywalkinginsnow3")
+    depth_root = write_dataset("DepthTrack_train", tmp_path, num_seqs=2, num_frames=21)
+    (depth_root / "adapter01_indoor").rename(depth_root / "toy03_indoor")  # a validation sequence
+    (depth_root / "toy03_indoor" / "adapter01_indoor").rename(depth_root / "toy03_indoor" / "toy03_indoor")
+    (depth_root / "bag01_indoor").rename(depth_root / "adapter02_indoor")  # a training sequence
+    (depth_root / "adapter02_indoor" / "bag01_indoor").rename(depth_root / "adapter02_indoor" / "adapter02_indoor")
+    env = env_from_overrides({"CSTRACK_LASHER_DIR": str(lasher_root), "CSTRACK_DEPTHTRACK_DIR": str(depth_root)})
+    cfg = load_config("cstrack_s1")
+    with caplog.at_level(logging.WARNING):
+        train = TRAIN_DATASETS.get("LasHeR_train")(env, cfg)
+    assert sorted(train.sequence_list) == ["2whitegirl", "3bike2"]
+    assert any("880 of the 882 sequences of lasher_train.txt are not under" in r.getMessage() for r in caplog.records)
+    assert TRAIN_DATASETS.get("LasHeR_val")(env, cfg).sequence_list == ["boywalkinginsnow3"]
+    assert sorted(TRAIN_DATASETS.get("LasHeR_all")(env, cfg).sequence_list) == ["2whitegirl", "3bike2",
+                                                                                "boywalkinginsnow3"]
+    assert len(TRAIN_DATASETS.get("LasHeR_train")(env, cfg, all_sequences=True).sequence_list) == 4
+    assert TRAIN_DATASETS.get("DepthTrack_train")(env, cfg).sequence_list == ["adapter02_indoor"]
+    val = TRAIN_DATASETS.get("DepthTrack_val")(env, cfg)
+    assert val.sequence_list == ["toy03_indoor"] and val.get_sequence_info(0)["bbox"].shape == (21, 4)
+
+
+def test_a_root_without_any_listed_sequence_is_an_error(data):
+    _, env, cfg = data  # synthetic LaSOT: airplane-1 is a test video, bird-2 is in no list
+    with pytest.raises(DatasetError, match="none of the 1120 sequences of lasot_train_split.txt .*DATA.ALL_SEQUENCES"):
+        TRAIN_DATASETS.get("LASOT")(env, cfg)
+
+
+def test_dataset_names_are_checked_against_the_registry(data):
+    _, env, _ = data
+    cfg = load_config("cstrack_s1_tiny", overrides=["DATA.TRAIN.DATASETS_NAME=[LasHeR_tran]", "DATA.TRAIN.DATASETS_RATIO=[1]"])
+    with pytest.raises(ConfigError, match=r"DATA.TRAIN.DATASETS_NAME: unsupported dataset 'LasHeR_tran'; supported: "
+                                          r"\[.*'LasHeR_train', 'LasHeR_val'"):
+        build_datasets(cfg.DATA.TRAIN.DATASETS_NAME, env, cfg)
+    cfg = load_config("cstrack_s1_tiny", overrides=["DATA.VAL.DATASETS_NAME=[GOT10K_valvot]"])
+    with pytest.raises(ConfigError, match="DATA.VAL.DATASETS_NAME: unsupported dataset 'GOT10K_valvot'"):
+        build_datasets(cfg.DATA.TRAIN.DATASETS_NAME, env, cfg)
+    cfg = load_config("cstrack_s1_tiny", overrides=["DATA.ALL_SEQUENCES=[LASOT]"])
+    with pytest.raises(ConfigError, match="DATA.ALL_SEQUENCES: 'LASOT' is not in"):
+        build_datasets(cfg.DATA.TRAIN.DATASETS_NAME, env, cfg)
+    cfg = load_config("cstrack_s1_tiny", overrides=["DATA.ALL_SEQUENCES=[VisEvent]"])
+    with pytest.raises(ConfigError, match="'VisEvent' has no split list"):
+        build_datasets(cfg.DATA.TRAIN.DATASETS_NAME, env, cfg)
+    cfg = load_config("cstrack_s1_tiny")  # GOT-10k, LasHeR, DepthTrack in ALL_SEQUENCES; VisEvent has no list
+    assert [d.get_num_sequences() for d in build_datasets(cfg.DATA.TRAIN.DATASETS_NAME, env, cfg)] == [NUM_SEQS] * 4
 
 
 def test_missing_and_empty_roots(data, tmp_path):

@@ -1,4 +1,4 @@
-"""Sampler + processing + loader end to end on synthetic datasets (TRAINING.md §4-§5, §8.1)."""
+"""Sampler + processing + loader end to end on synthetic datasets (docs/training.md)."""
 import logging
 
 import numpy as np
@@ -21,7 +21,9 @@ TASK_OF_NAME = {"lasot_lang": 0, "got10k": 0, "trackingnet": 0, "vasttrack_test"
 
 
 def small_cfg(stage="cstrack_s1", num_search=None, template=32, search=64, samples=12):
-    data = {"TEMPLATE": {"SIZE": template}, "SEARCH": {"SIZE": search}, "TRAIN": {"SAMPLE_PER_EPOCH": samples}}
+    # The synthetic sequences are in no official split list: every sequence of the listed datasets.
+    data = {"TEMPLATE": {"SIZE": template}, "SEARCH": {"SIZE": search}, "TRAIN": {"SAMPLE_PER_EPOCH": samples},
+            "ALL_SEQUENCES": ["LASOT", "GOT10K_vottrain", "LasHeR_train", "DepthTrack_train"]}
     if num_search is not None:
         data["SEARCH"]["NUMBER"] = num_search
     return load_config(stage, overrides={"DATA": data, "TRAIN": {"NUM_WORKER": 0, "BATCH_SIZE": 3}})

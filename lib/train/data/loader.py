@@ -1,4 +1,4 @@
-"""Training datasets and DataLoader from the config (reference ``build_dataloaders``, TRAINING.md §4.6).
+"""Training datasets and DataLoader from the config (reference ``build_dataloaders``, docs/training.md).
 
 Batches are frame-major: every per-frame tensor is stacked on a new dim 1, so a batch holds
 ``template_images`` (Nt, B, 6, St, St), ``search_images`` (Ns, B, 6, Ss, Ss), ``template_anno`` /
@@ -6,7 +6,7 @@ Batches are frame-major: every per-frame tensor is stacked on a new dim 1, so a 
 ``template_soft_mask`` (Nt, B, (St/stride)^2, 1), ``task_class`` (B,) int64 (0 RGB, 1 RGB-T, 2 RGB-E,
 3 RGB-D), ``valid`` (B,) int64, and the lists ``dataset`` (B names) and ``test_class``.
 
-Fixed (TRAINING.md §9 items 9-10): collation is a plain ``torch.stack(dim=1)`` (the reference's
+Fixed (T9, T10 in docs/parity.md): collation is a plain ``torch.stack(dim=1)`` (the reference's
 shared-memory collate crashed with ``num_workers=0`` and used APIs removed from torch / Python).
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 import lib.train.dataset  # noqa: F401  (registers the dataset builders)
+from lib.config import ConfigError
 from lib.registry import TRAIN_DATASETS
 from lib.train.data.processing import TrackingProcessing
 from lib.train.data.sampler import TrackingSampler
@@ -69,14 +70,40 @@ class TrainLoader(DataLoader):
         self.stack_dim = stack_dim
 
 
+def check_dataset_names(cfg) -> None:
+    """Every name of ``DATA.TRAIN/VAL.DATASETS_NAME`` and ``DATA.ALL_SEQUENCES`` is usable, else ConfigError.
+
+    ``DATA.ALL_SEQUENCES`` may only name datasets of ``DATASETS_NAME`` that read an official split list.
+    """
+    supported = [n for n in TRAIN_DATASETS.names() if not n.endswith("_lmdb")]
+    used = []
+    for part in ("TRAIN", "VAL"):
+        for name in cfg.DATA[part].DATASETS_NAME:
+            if name not in TRAIN_DATASETS:
+                raise ConfigError(f"DATA.{part}.DATASETS_NAME: unsupported dataset '{name}'; supported: {supported}")
+            used.append(name)
+    for name in cfg.DATA.ALL_SEQUENCES:
+        if name not in used:
+            raise ConfigError(f"DATA.ALL_SEQUENCES: '{name}' is not in DATA.TRAIN/VAL.DATASETS_NAME {used}")
+        if not getattr(TRAIN_DATASETS.get(name), "split_list", None):
+            raise ConfigError(f"DATA.ALL_SEQUENCES: '{name}' has no split list (it always uses every sequence)")
+
+
 def build_datasets(names: Sequence[str], env, cfg, use_lmdb: bool = False, image_loader=imread_rgb) -> List[Any]:
-    """Instantiate datasets by yaml name through ``TRAIN_DATASETS``; with ``use_lmdb`` a registered
-    ``<name>_lmdb`` variant replaces the file-based one (LaSOT, GOT-10k, TrackingNet, COCO)."""
+    """Instantiate datasets by yaml name through ``TRAIN_DATASETS``.
+
+    With ``use_lmdb`` a registered ``<name>_lmdb`` variant replaces the file-based one (LaSOT, GOT-10k,
+    TrackingNet, COCO). Names in ``DATA.ALL_SEQUENCES`` read every sequence instead of their split list.
+    """
+    check_dataset_names(cfg)
     datasets = []
     for name in names:
         key = f"{name}_lmdb" if use_lmdb and f"{name}_lmdb" in TRAIN_DATASETS else name
-        datasets.append(TRAIN_DATASETS.get(key)(env, cfg, image_loader=image_loader))
-        logger.info("dataset %s: %s, %d sequences", key, datasets[-1].get_name(), datasets[-1].get_num_sequences())
+        options = {"all_sequences": True} if name in cfg.DATA.ALL_SEQUENCES else {}
+        datasets.append(TRAIN_DATASETS.get(key)(env, cfg, image_loader=image_loader, **options))
+        split = "every sequence on disk" if options else getattr(TRAIN_DATASETS.get(key), "split_list", "")
+        logger.info("dataset %s: %s, %d sequences%s", key, datasets[-1].get_name(), datasets[-1].get_num_sequences(),
+                    f" ({split})" if split else "")
     return datasets
 
 

@@ -1,14 +1,20 @@
-"""Common interface of the training datasets (pytracking style, TRAINING.md §3.1) and shared readers.
+"""Common interface of the training datasets (pytracking style, docs/training.md) and shared readers.
 
 A dataset answers ``get_num_sequences()``, ``get_sequence_info(seq_id)`` (per-frame ``bbox`` (T, 4)
 float32 xywh px, ``valid`` (T,) bool, ``visible`` (T,) bool) and ``get_frames(seq_id, frame_ids, info)``
 -> ``(frames H x W x C uint8 RGB, {key: [per-frame values]}, meta)``. ``get_name()`` keeps the
 reference's strings; the task class used by the loss comes from :attr:`modality`, not from the name
-(TRAINING.md §9 item 16), so renamed or LMDB datasets keep the right label.
+(T16 in docs/parity.md), so renamed or LMDB datasets keep the right label.
 
-Errors: :class:`DatasetError` for a dataset that cannot be used at all (missing root, no sequences,
-split index out of range); :class:`SampleError` (or :class:`~lib.utils.rgbx.FrameReadError`) for one
-bad sequence, frame or annotation, which the sampler logs, counts and redraws.
+Split lists: a dataset built with a ``split`` reads its official list from ``lib/train/data_specs/``
+(see the README there); a missing list is an error, because the fallback (every sequence on disk)
+would train on LaSOT's test videos or on the GOT-10k videos VOT forbids. ``split=None`` asks for
+every sequence explicitly (the yaml's ``DATA.ALL_SEQUENCES``). Listed sequences that are not on disk
+are skipped with a warning; when none is there the dataset is an error (wrong root, or own data).
+
+Errors: :class:`DatasetError` for a dataset that cannot be used at all (missing root or split list, no
+sequences, split index out of range); :class:`SampleError` (or :class:`~lib.utils.rgbx.FrameReadError`)
+for one bad sequence, frame or annotation, which the sampler logs, counts and redraws.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 DATA_SPECS_DIR = Path(__file__).resolve().parents[1] / "data_specs"
 
-# Task classes of the classification loss (TRAINING.md §6.4 item 6).
+# Task classes of the classification loss (docs/training.md).
 MODALITY_TASK_CLASS = {"rgb": 0, "rgbt": 1, "rgbe": 2, "rgbd": 3}
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -44,19 +50,34 @@ class SampleError(ValueError):
     """One unusable sequence, frame or annotation (named in the message); the sampler redraws."""
 
 
-def read_split_file(filename: str, dataset: str) -> Optional[List[str]]:
-    """Lines of ``lib/train/data_specs/<filename>``, or None (with a WARNING) when the file is absent.
+ALL_SEQUENCES_HINT = ("to train on every sequence under the dataset's root instead (own or synthetic data), "
+                      "list its DATASETS_NAME entry in DATA.ALL_SEQUENCES")
 
-    The official split lists are not shipped with this repository; users copy them into
-    ``lib/train/data_specs/``. Without one, a dataset uses every sequence found on disk.
+
+def read_split_file(filename: str, dataset: str) -> List[str]:
+    """The sequence names (or GOT-10k row indices) of ``lib/train/data_specs/<filename>``.
+
+    A missing file raises :class:`DatasetError`: the lists ship with the repository, and using every
+    sequence on disk instead must be asked for (``DATA.ALL_SEQUENCES``).
     """
     path = DATA_SPECS_DIR / filename
     if not path.is_file():
-        logger.warning("%s: split file %s not found; using every sequence found on disk "
-                       "(copy the official split file there to train on the reference subset)", dataset, path)
-        return None
+        raise DatasetError(f"{dataset}: split list {path} not found (it ships with the repository: restore it "
+                           f"from git); {ALL_SEQUENCES_HINT}")
     with open(path, "r", encoding="utf-8") as f:
         return [line.strip() for line in f if line.strip()]
+
+
+def uses_split_list(filename: str) -> Callable[[Callable], Callable]:
+    """Mark a registered dataset builder as reading ``lib/train/data_specs/<filename>``.
+
+    Such builders accept ``all_sequences=True`` (``DATA.ALL_SEQUENCES``) to read every sequence instead.
+    """
+    def decorator(builder: Callable) -> Callable:
+        builder.split_list = filename
+        return builder
+
+    return decorator
 
 
 def parse_boxes(text: str, source: str) -> torch.Tensor:
@@ -76,7 +97,7 @@ def parse_boxes(text: str, source: str) -> torch.Tensor:
 
 def parse_int_list(text: str, source: str, first_char: bool = False) -> torch.Tensor:
     """Integers separated by commas or newlines -> (T,) int64; ``first_char`` reads only each line's
-    first character (VisEvent ``absent_label.txt``, TRAINING.md §3.3)."""
+    first character (VisEvent ``absent_label.txt``, docs/training.md)."""
     try:
         if first_char:
             values = [int(line.strip()[0]) for line in text.splitlines() if line.strip()]
@@ -180,7 +201,7 @@ class BaseVideoDataset:
         return parse_boxes(self._read_text(rel_path), os.path.join(self.root, rel_path))
 
     def _listing(self, folder: str) -> List[str]:
-        """Sorted image names of a folder, listed once (TRAINING.md §9 item 20: the reference re-listed
+        """Sorted image names of a folder, listed once (T20 in docs/parity.md: the reference re-listed
         the folder on every frame read)."""
         names = self._listing_cache.get(folder)
         if names is None:
@@ -198,9 +219,27 @@ class BaseVideoDataset:
             raise DatasetError(f"{self.name}: root {self.root} is not a directory. Expected layout: {self.LAYOUT}")
 
     def _sequences_from_split(self, split: Optional[str]) -> List[str]:
-        """Names from the split file ``SPLIT_FILES[split]``; every folder under the root without one."""
-        names = read_split_file(self.SPLIT_FILES[split], self.name) if split else None
-        return list_dirs(self.root) if names is None else names
+        """Names from the split list ``SPLIT_FILES[split]`` present on disk; every folder when ``split`` is None."""
+        if split is None:
+            return list_dirs(self.root)
+        return self._present(read_split_file(self.SPLIT_FILES[split], self.name), self.SPLIT_FILES[split])
+
+    def _sequence_exists(self, rel_path: str) -> bool:
+        """Whether a listed sequence is under the root (its folder exists)."""
+        return os.path.isdir(os.path.join(self.root, rel_path))
+
+    def _present(self, rel_paths: List[str], split_file: str) -> List[str]:
+        """The listed sequences found under the root; a warning counts the others, none found is an error."""
+        present = [p for p in rel_paths if self._sequence_exists(p)]
+        if not present:
+            raise DatasetError(f"{self.name}: none of the {len(rel_paths)} sequences of {split_file} (e.g. "
+                               f"{rel_paths[0] if rel_paths else '-'}) is under {self.root}: wrong root? "
+                               f"{ALL_SEQUENCES_HINT}")
+        if len(present) < len(rel_paths):
+            missing = [p for p in rel_paths if p not in set(present)]
+            logger.warning("%s: %d of the %d sequences of %s are not under %s (e.g. %s); using the %d present",
+                           self.name, len(missing), len(rel_paths), split_file, self.root, missing[0], len(present))
+        return present
 
     def _check_nonempty(self) -> None:
         if not self.sequence_list:
@@ -213,12 +252,9 @@ class BaseImageDataset(BaseVideoDataset):
     def is_video_sequence(self) -> bool:
         return False
 
-    def get_num_images(self) -> int:
-        return self.get_num_sequences()
-
 
 def duplicate_rgb(frame: np.ndarray) -> np.ndarray:
-    """RGB -> 6-channel RGB ‖ RGB (TRAINING.md §3.5: X equals RGB for RGB-only datasets)."""
+    """RGB -> 6-channel RGB ‖ RGB (docs/training.md: X equals RGB for RGB-only datasets)."""
     return np.concatenate([frame, frame], axis=2)
 
 
@@ -229,6 +265,6 @@ def check_frame_index(frame_id: int, count: int, folder: str, annotation: str) -
                           f"(annotation {annotation} has more rows)")
 
 
-__all__ = ["BaseImageDataset", "BaseVideoDataset", "DATA_SPECS_DIR", "DatasetError", "FrameReadError",
-           "MODALITY_TASK_CLASS", "SampleError", "check_frame_index", "duplicate_rgb", "list_dirs",
-           "list_images", "parse_boxes", "parse_int_list", "read_split_file"]
+__all__ = ["ALL_SEQUENCES_HINT", "BaseImageDataset", "BaseVideoDataset", "DATA_SPECS_DIR", "DatasetError",
+           "FrameReadError", "MODALITY_TASK_CLASS", "SampleError", "check_frame_index", "duplicate_rgb", "list_dirs",
+           "list_images", "parse_boxes", "parse_int_list", "read_split_file", "uses_split_list"]

@@ -1,4 +1,4 @@
-"""DepthTrack RGB-D training set (TRAINING.md §3.3): ``<root>/<seq>/<seq>/{color,depth}/%08d``."""
+"""DepthTrack RGB-D training set (docs/training.md): ``<root>/<seq>/<seq>/{color,depth}/%08d``."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +6,7 @@ import os
 from typing import List, Optional, Sequence
 
 from lib.registry import TRAIN_DATASETS
-from lib.train.dataset.base_video_dataset import BaseVideoDataset, SeqInfo
+from lib.train.dataset.base_video_dataset import BaseVideoDataset, SeqInfo, uses_split_list
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 class DepthTrack(BaseVideoDataset):
     """DepthTrack: colour JPEG + 16-bit depth PNG, 1-based, in a doubly nested ``<seq>/<seq>/`` folder.
 
-    Quirks kept (TRAINING.md §9 item 17, needed to match the released weights and the test pipeline):
+    Quirks kept (T17 in docs/parity.md, needed to match the released weights and the test pipeline):
     valid = w > 10 and h > 10 (NaN rows are invalid); frames are RGB ‖ JET colormap (OpenCV BGR order)
     of the depth clipped at min(3 * median, 10000) and min-max normalised per frame (``rgbcolormap``).
     """
@@ -54,8 +54,20 @@ class DepthTrack(BaseVideoDataset):
         return frames, self._frames_from_info(seq_info, frame_ids), meta
 
 
-@TRAIN_DATASETS.register("DepthTrack_train")
-def build_depthtrack_train(env, cfg, image_loader=None) -> DepthTrack:
-    """``DepthTrack_train``: the 146-sequence train split (or every sequence when the split file is absent)."""
+def _build_depthtrack(env, split: str, all_sequences: bool) -> DepthTrack:
     return DepthTrack(str(env.require_dir(DepthTrack.ENV_FIELD, DepthTrack.LAYOUT)), dtype="rgbcolormap",
-                      split="train")
+                      split=None if all_sequences else split)
+
+
+@TRAIN_DATASETS.register("DepthTrack_train")
+@uses_split_list(DepthTrack.SPLIT_FILES["train"])
+def build_depthtrack_train(env, cfg, image_loader=None, all_sequences: bool = False) -> DepthTrack:
+    """``DepthTrack_train``: the 146 training sequences the authors train on."""
+    return _build_depthtrack(env, "train", all_sequences)
+
+
+@TRAIN_DATASETS.register("DepthTrack_val")
+@uses_split_list(DepthTrack.SPLIT_FILES["val"])
+def build_depthtrack_val(env, cfg, image_loader=None, all_sequences: bool = False) -> DepthTrack:
+    """``DepthTrack_val``: 6 sequences of the DepthTrack training folder held out for validation."""
+    return _build_depthtrack(env, "val", all_sequences)

@@ -1,4 +1,4 @@
-"""GOT-10k training set (TRAINING.md §3.3): ``<root>/<seq>/%08d.jpg`` with ``<root>/list.txt``."""
+"""GOT-10k training set (docs/training.md): ``<root>/<seq>/%08d.jpg`` with ``<root>/list.txt``."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from lib.registry import TRAIN_DATASETS
 from lib.train.dataset.base_video_dataset import (BaseVideoDataset, DatasetError, SampleError, SeqInfo, duplicate_rgb,
-                                                  list_dirs, parse_int_list, read_split_file)
+                                                  list_dirs, parse_int_list, read_split_file, uses_split_list)
 from lib.utils.rgbx import imread_rgb
 
 logger = logging.getLogger(__name__)
@@ -20,8 +20,8 @@ class Got10k(BaseVideoDataset):
     """GOT-10k: visible = ``absence.label`` == 0 and ``cover.label`` > 0 and w, h > 0.
 
     Split files hold 0-based row indices into ``list.txt`` (``got10k_vot_train_split.txt`` for
-    ``vottrain``); an index beyond ``list.txt`` raises :class:`DatasetError` naming both files
-    (PAIN_POINTS A10, the reference failed later with an IndexError).
+    ``vottrain``); an index beyond ``list.txt`` raises :class:`DatasetError` naming both files (the
+    reference failed later with an IndexError). ``split=None`` or ``"train_full"``: every row of ``list.txt``.
     """
 
     ENV_FIELD = "got10k_dir"
@@ -52,12 +52,10 @@ class Got10k(BaseVideoDataset):
         return list_dirs(self.root)
 
     def _select(self, all_names: List[str], split: Optional[str]) -> List[str]:
-        """Apply an index split file (if present) to the ``list.txt`` order."""
+        """Apply an index split file to the ``list.txt`` order (a missing file is an error)."""
         if split is None or split == "train_full":
             return all_names
         lines = read_split_file(self.SPLIT_FILES[split], self.name)
-        if lines is None:
-            return all_names
         try:
             return [all_names[int(i)] for i in lines]
         except IndexError as e:
@@ -102,14 +100,23 @@ class Got10k(BaseVideoDataset):
 
 
 @TRAIN_DATASETS.register("GOT10K_vottrain")
-def build_got10k_vottrain(env, cfg, image_loader=imread_rgb) -> Got10k:
-    """``GOT10K_vottrain``: GOT-10k train minus the VOT-overlapping videos (index split file)."""
-    return Got10k(str(env.require_dir(Got10k.ENV_FIELD, Got10k.LAYOUT)), split="vottrain", image_loader=image_loader,
-                  multi_modal_vision=False)
+@uses_split_list(Got10k.SPLIT_FILES["vottrain"])
+def build_got10k_vottrain(env, cfg, image_loader=imread_rgb, all_sequences: bool = False) -> Got10k:
+    """``GOT10K_vottrain``: GOT-10k train without the videos VOT forbids, its larger part (7086 videos)."""
+    return Got10k(str(env.require_dir(Got10k.ENV_FIELD, Got10k.LAYOUT)), split=None if all_sequences else "vottrain",
+                  image_loader=image_loader, multi_modal_vision=False)
+
+
+@TRAIN_DATASETS.register("GOT10K_votval")
+@uses_split_list(Got10k.SPLIT_FILES["votval"])
+def build_got10k_votval(env, cfg, image_loader=imread_rgb, all_sequences: bool = False) -> Got10k:
+    """``GOT10K_votval``: the other part of GOT-10k train without the VOT videos (1249 videos, validation)."""
+    return Got10k(str(env.require_dir(Got10k.ENV_FIELD, Got10k.LAYOUT)), split=None if all_sequences else "votval",
+                  image_loader=image_loader, multi_modal_vision=False)
 
 
 @TRAIN_DATASETS.register("GOT10K_train_full")
 def build_got10k_train_full(env, cfg, image_loader=imread_rgb) -> Got10k:
-    """``GOT10K_train_full``: every sequence of ``list.txt``."""
+    """``GOT10K_train_full``: every sequence of ``list.txt``, including the videos VOT forbids."""
     return Got10k(str(env.require_dir(Got10k.ENV_FIELD, Got10k.LAYOUT)), split="train_full",
                   image_loader=image_loader, multi_modal_vision=False)

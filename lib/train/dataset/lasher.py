@@ -1,4 +1,4 @@
-"""LasHeR RGB-T training set (TRAINING.md §3.3): ``<root>/<seq>/{visible,infrared}/<frames>``."""
+"""LasHeR RGB-T training set (docs/training.md): ``<root>/<seq>/{visible,infrared}/<frames>``."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +6,8 @@ import os
 from typing import List, Optional, Sequence
 
 from lib.registry import TRAIN_DATASETS
-from lib.train.dataset.base_video_dataset import BaseVideoDataset, SampleError, SeqInfo, check_frame_index
+from lib.train.dataset.base_video_dataset import (BaseVideoDataset, SampleError, SeqInfo, check_frame_index,
+                                                  uses_split_list)
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
@@ -16,9 +17,9 @@ class LasHeR(BaseVideoDataset):
     """LasHeR: frame k = k-th file of the sorted ``visible/`` and ``infrared/`` listings; boxes from ``visible.txt``.
 
     Frames are RGB ‖ thermal (``rgbrgb``, no clipping; 6 channels). visible = valid = w, h > 0. The
-    listings are cached (TRAINING.md §9 item 20); differing visible / infrared frame counts raise
+    listings are cached (T20 in docs/parity.md); differing visible / infrared frame counts raise
     :class:`SampleError` naming the sequence (the reference paired mismatched frames silently, and
-    LasHeR's file naming is inconsistent, PAIN_POINTS A10).
+    LasHeR's file naming is inconsistent).
     """
 
     modality = "rgbt"
@@ -60,7 +61,27 @@ class LasHeR(BaseVideoDataset):
         return frames, self._frames_from_info(seq_info, frame_ids), meta
 
 
+def _build_lasher(env, split: str, all_sequences: bool) -> LasHeR:
+    return LasHeR(str(env.require_dir(LasHeR.ENV_FIELD, LasHeR.LAYOUT)), dtype="rgbrgb",
+                  split=None if all_sequences else split)
+
+
 @TRAIN_DATASETS.register("LasHeR_train")
-def build_lasher_train(env, cfg, image_loader=None) -> LasHeR:
-    """``LasHeR_train``: the 882-sequence train split (or every sequence when the split file is absent)."""
-    return LasHeR(str(env.require_dir(LasHeR.ENV_FIELD, LasHeR.LAYOUT)), dtype="rgbrgb", split="train")
+@uses_split_list(LasHeR.SPLIT_FILES["train"])
+def build_lasher_train(env, cfg, image_loader=None, all_sequences: bool = False) -> LasHeR:
+    """``LasHeR_train``: the 882 training sequences the authors train on."""
+    return _build_lasher(env, "train", all_sequences)
+
+
+@TRAIN_DATASETS.register("LasHeR_val")
+@uses_split_list(LasHeR.SPLIT_FILES["val"])
+def build_lasher_val(env, cfg, image_loader=None, all_sequences: bool = False) -> LasHeR:
+    """``LasHeR_val``: the 97 sequences of the LasHeR training set held out for validation."""
+    return _build_lasher(env, "val", all_sequences)
+
+
+@TRAIN_DATASETS.register("LasHeR_all")
+@uses_split_list(LasHeR.SPLIT_FILES["all"])
+def build_lasher_all(env, cfg, image_loader=None, all_sequences: bool = False) -> LasHeR:
+    """``LasHeR_all``: train and val together, the 979 sequences of the LasHeR training set."""
+    return _build_lasher(env, "all", all_sequences)

@@ -1,14 +1,13 @@
-"""LaSOT training set (TRAINING.md §3.3): ``<root>/<class>/<class>-<idx>/img/%08d.jpg``."""
+"""LaSOT training set (docs/training.md): ``<root>/<class>/<class>-<idx>/img/%08d.jpg``."""
 from __future__ import annotations
 
 import logging
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
-
 from lib.registry import TRAIN_DATASETS
 from lib.train.dataset.base_video_dataset import (BaseVideoDataset, SampleError, SeqInfo, duplicate_rgb, list_dirs,
-                                                  parse_int_list, read_split_file)
+                                                  parse_int_list, read_split_file, uses_split_list)
 from lib.utils.rgbx import imread_rgb
 
 logger = logging.getLogger(__name__)
@@ -17,7 +16,7 @@ logger = logging.getLogger(__name__)
 class Lasot(BaseVideoDataset):
     """LaSOT: boxes from ``groundtruth.txt``; visible = not ``full_occlusion`` and not ``out_of_view`` and w, h > 0.
 
-    Quirk (TRAINING.md §9 item 15): with ``multi_modal_language`` every sample reads ``nlp.txt`` (a
+    Quirk (T15 in docs/parity.md): with ``multi_modal_language`` every sample reads ``nlp.txt`` (a
     missing file makes the sample fail) and the name is ``lasot_lang``; the text itself is unused.
     """
 
@@ -39,10 +38,11 @@ class Lasot(BaseVideoDataset):
         return [f"{cls}/{seq}" for cls in list_dirs(self.root) for seq in list_dirs(os.path.join(self.root, cls))]
 
     def _build_sequence_list(self, split: Optional[str]) -> List[str]:
-        names = read_split_file(self.SPLIT_FILES[split], self.name) if split else None
-        if names is None:
+        """``<class>/<class>-<idx>`` of the split list's videos present under the root; all with ``split=None``."""
+        if split is None:
             return self._all_sequences()
-        return [f"{name.rsplit('-', 1)[0]}/{name}" for name in names]
+        names = read_split_file(self.SPLIT_FILES[split], self.name)
+        return self._present([f"{name.rsplit('-', 1)[0]}/{name}" for name in names], self.SPLIT_FILES[split])
 
     def _read_sequence_info(self, seq_id: int) -> SeqInfo:
         seq = self.sequence_list[seq_id]
@@ -72,7 +72,9 @@ class Lasot(BaseVideoDataset):
 
 
 @TRAIN_DATASETS.register("LASOT")
-def build_lasot(env, cfg, image_loader=imread_rgb) -> Lasot:
-    """``LASOT`` in the yaml: the LaSOT train split."""
-    return Lasot(str(env.require_dir(Lasot.ENV_FIELD, Lasot.LAYOUT)), split="train", image_loader=image_loader,
+@uses_split_list(Lasot.SPLIT_FILES["train"])
+def build_lasot(env, cfg, image_loader=imread_rgb, all_sequences: bool = False) -> Lasot:
+    """``LASOT`` in the yaml: the 1120 training videos of the LaSOT train split (never its test videos)."""
+    return Lasot(str(env.require_dir(Lasot.ENV_FIELD, Lasot.LAYOUT)), split=None if all_sequences else "train",
+                 image_loader=image_loader,
                  multi_modal_vision=False, multi_modal_language=cfg.DATA.MULTI_MODAL_LANGUAGE)

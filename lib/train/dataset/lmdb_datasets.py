@@ -1,4 +1,4 @@
-"""LMDB copies of LaSOT, GOT-10k, TrackingNet and COCO (TRAINING.md §3.6, ``--use_lmdb 1``).
+"""LMDB copies of LaSOT, GOT-10k, TrackingNet and COCO (docs/training.md, ``--use_lmdb 1``).
 
 Each class is its file-based sibling with file access swapped for LMDB reads (``cv2.imdecode`` then
 BGR->RGB); frame and annotation semantics are unchanged. Key layouts (relative paths, ``/``):
@@ -10,7 +10,10 @@ BGR->RGB); frame and annotation semantics are unchanged. Key layouts (relative p
 * COCO: one env, ``annotations/instances_train2017.json``, ``images/train2017/<file_name>``
 
 Names are ``lasot_lmdb``, ``got10k_lmdb``, ``trackingnet_lmdb``, ``coco_lmdb``; the task class comes
-from :attr:`modality`, so they no longer break the classification loss (TRAINING.md §9 item 16).
+from :attr:`modality`, so they no longer break the classification loss (T16 in docs/parity.md).
+
+``--use_lmdb 1`` replaces a yaml name by its ``<name>_lmdb`` variant; ``DATA.ALL_SEQUENCES`` entries
+use the yaml name and apply to the variant too.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from lib.registry import TRAIN_DATASETS
-from lib.train.dataset.base_video_dataset import DatasetError, SampleError
+from lib.train.dataset.base_video_dataset import DatasetError, SampleError, uses_split_list
 from lib.train.dataset.coco_seq import MSCOCOSeq
 from lib.train.dataset.got10k import Got10k
 from lib.train.dataset.lasot import Lasot
@@ -54,7 +57,7 @@ class _LmdbIO:
 
 
 class Lasot_lmdb(_LmdbIO, Lasot):  # noqa: N801  (reference class name)
-    """LaSOT from LMDB; without a split file, the sequences are found from the ``groundtruth.txt`` keys."""
+    """LaSOT from LMDB; every sequence (``split=None``) = every ``groundtruth.txt`` key."""
 
     ENV_FIELD = "lasot_lmdb_dir"
     LAYOUT = "<lasot_lmdb_dir>/data.mdb with keys <class>/<class>-<idx>/{img/%08d.jpg, groundtruth.txt, ...}"
@@ -67,6 +70,11 @@ class Lasot_lmdb(_LmdbIO, Lasot):  # noqa: N801  (reference class name)
     def _all_sequences(self) -> List[str]:
         keys = lmdb_utils.list_keys(self.root, suffix="/groundtruth.txt")
         return sorted(k[: -len("/groundtruth.txt")] for k in keys if k.count("/") == 2)
+
+    def _sequence_exists(self, rel_path: str) -> bool:
+        if getattr(self, "_stored", None) is None:
+            self._stored = set(self._all_sequences())
+        return rel_path in self._stored
 
 
 class Got10k_lmdb(_LmdbIO, Got10k):  # noqa: N801
@@ -140,16 +148,28 @@ class MSCOCOSeq_lmdb(_LmdbIO, MSCOCOSeq):  # noqa: N801
 
 
 @TRAIN_DATASETS.register("LASOT_lmdb")
-def build_lasot_lmdb(env, cfg, image_loader=None) -> Lasot_lmdb:
-    return Lasot_lmdb(str(env.require_dir(Lasot_lmdb.ENV_FIELD, Lasot_lmdb.LAYOUT)), split="train",
-                      multi_modal_vision=False,
+@uses_split_list(Lasot.SPLIT_FILES["train"])
+def build_lasot_lmdb(env, cfg, image_loader=None, all_sequences: bool = False) -> Lasot_lmdb:
+    return Lasot_lmdb(str(env.require_dir(Lasot_lmdb.ENV_FIELD, Lasot_lmdb.LAYOUT)),
+                      split=None if all_sequences else "train", multi_modal_vision=False,
                       multi_modal_language=cfg.DATA.MULTI_MODAL_LANGUAGE)
 
 
+def _build_got10k_lmdb(env, split: str, all_sequences: bool) -> Got10k_lmdb:
+    return Got10k_lmdb(str(env.require_dir(Got10k_lmdb.ENV_FIELD, Got10k_lmdb.LAYOUT)),
+                       split=None if all_sequences else split, multi_modal_vision=False)
+
+
 @TRAIN_DATASETS.register("GOT10K_vottrain_lmdb")
-def build_got10k_vottrain_lmdb(env, cfg, image_loader=None) -> Got10k_lmdb:
-    return Got10k_lmdb(str(env.require_dir(Got10k_lmdb.ENV_FIELD, Got10k_lmdb.LAYOUT)), split="vottrain",
-                       multi_modal_vision=False)
+@uses_split_list(Got10k.SPLIT_FILES["vottrain"])
+def build_got10k_vottrain_lmdb(env, cfg, image_loader=None, all_sequences: bool = False) -> Got10k_lmdb:
+    return _build_got10k_lmdb(env, "vottrain", all_sequences)
+
+
+@TRAIN_DATASETS.register("GOT10K_votval_lmdb")
+@uses_split_list(Got10k.SPLIT_FILES["votval"])
+def build_got10k_votval_lmdb(env, cfg, image_loader=None, all_sequences: bool = False) -> Got10k_lmdb:
+    return _build_got10k_lmdb(env, "votval", all_sequences)
 
 
 @TRAIN_DATASETS.register("GOT10K_train_full_lmdb")
