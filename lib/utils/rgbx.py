@@ -1,4 +1,4 @@
-"""Reading RGB + X frames exactly as the reference does (EVALUATION.md §2.3, TRAINING.md §3.4).
+"""Reading RGB + X frames exactly as the reference does (``docs/evaluation.md``, ``docs/training.md``).
 
 Training datasets, benchmark readers, the VOT entry point and the demo all build their 6-channel
 frames here, so train and test see the same X encoding:
@@ -10,7 +10,6 @@ frames here, so train and test see the same X encoding:
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -142,9 +141,3 @@ def get_x_frame(color_path: str, x_path: str, dtype: str = "rgbrgb", depth_clip:
         return merge_rgbx(rgb, np.stack([norm] * 3, axis=2), f"({color_path}, {x_path})")
     # rgbcolormap: the JET map stays in OpenCV's BGR order, as the released weights were trained on
     return merge_rgbx(rgb, cv2.applyColorMap(norm, cv2.COLORMAP_JET), f"({color_path}, {x_path})")
-
-
-def x_mode_for(name: Optional[str]) -> str:
-    """The reference's X mode for a benchmark / dataset name (depth -> colormap, else rgbrgb)."""
-    key = (name or "").lower()
-    return "rgbcolormap" if ("depth" in key or "rgbd" in key) else "rgbrgb"

@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 import torch
 
-from lib.utils.parity import fixture_state_dict, load_recipe
+from tests.parity_fixtures import fixture_sequence, fixture_state_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_rgbt_runner_reproduces_reference_tracking_run(parity_dir, tmp_path, monkeypatch):
-    rgb, x, gt = load_recipe(parity_dir).synthetic_sequence(60)
+    frames, gt = fixture_sequence(parity_dir)
+    rgb, x = frames[..., :3], frames[..., 3:]
     seq = tmp_path / "LasHeR" / "parityseq"
     (seq / "visible").mkdir(parents=True)
     (seq / "infrared").mkdir()

@@ -1,7 +1,7 @@
-"""Prediction heads: center head, confidence head, task-classification head (MODEL.md §5)."""
+"""Prediction heads: center head, confidence head, task-classification head (``docs/architecture.md``)."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -21,10 +21,11 @@ def _xavier_init(module: nn.Module) -> None:
 
 
 class CenterPredictor(nn.Module):
-    """CenterNet-style head: score, offset and size maps on the search feature map (MODEL.md §5.2).
+    """CenterNet-style head: score, offset and size maps on the search feature map (``docs/architecture.md``).
 
     Three branches of four conv-BN-ReLU layers (widths C, C/2, C/4, C/8) and a 1x1 output conv.
-    Registration order ctr, offset, size matches the released checkpoints.
+    Registration order ctr, offset, size matches the released checkpoints. :meth:`decode` turns the maps
+    into a box; the forward pass and the tracker (which first multiplies a Hann window in) both use it.
     """
 
     def __init__(self, inplanes: int, channel: int, feat_sz: int, stride: int):
@@ -48,12 +49,20 @@ class CenterPredictor(nn.Module):
         score_map = torch.clamp(torch.sigmoid(self._branch(x, "ctr")), min=1e-4, max=1 - 1e-4)
         size_map = torch.clamp(torch.sigmoid(self._branch(x, "size")), min=1e-4, max=1 - 1e-4)
         offset_map = self._branch(x, "offset")
-        boxes = self.cal_bbox(score_map, size_map, offset_map)
+        boxes, _ = self.decode(score_map, size_map, offset_map)
         return score_map, boxes, size_map, offset_map
 
-    def cal_bbox(self, score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor,
-                 return_score: bool = False):
-        """Decode (cx, cy, w, h) normalised to the crop at the peak cell (first maximum on ties)."""
+    def decode(self, score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor,
+               window: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The box at the peak of ``score_map`` (times ``window`` when given) and that peak's value.
+
+        Returns boxes ``(B, 4)`` as (cx, cy, w, h) normalised to the crop, from the peak cell plus its
+        offset and the size there (the first maximum on ties), and scores ``(B, 1)``: the peak of the
+        (windowed) map. The tracker decodes the Hann-windowed map and reports that peak as its confidence
+        (quirks Q13 and Q29, ``docs/parity.md``).
+        """
+        if window is not None:
+            score_map = window * score_map
         fs = self.feat_sz
         max_score, idx = torch.max(score_map.flatten(1), dim=1, keepdim=True)
         idx_y = torch.div(idx, fs, rounding_mode="floor")
@@ -64,13 +73,11 @@ class CenterPredictor(nn.Module):
         boxes = torch.cat([(idx_x.to(torch.float) + offset[:, :1]) / fs,
                            (idx_y.to(torch.float) + offset[:, 1:]) / fs,
                            size.squeeze(-1)], dim=1)
-        if return_score:
-            return boxes, max_score
-        return boxes
+        return boxes, max_score
 
 
 class ConfidencePred(nn.Module):
-    """Predicts the IoU of the box from the head maps (MODEL.md §5.3); trained, never used by the tracker."""
+    """Predicts the IoU of the box from the head maps (``docs/architecture.md``); trained, never used by the tracker."""
 
     def __init__(self, feat_sz: int, in_planes: int = 5, hidden: int = 512):
         super().__init__()
@@ -91,7 +98,7 @@ class ConfidencePred(nn.Module):
 
 
 class TaskClsBranch(nn.Module):
-    """Classifies the task (0 RGB, 1 RGB-T, 2 RGB-E, 3 RGB-D) from the class token (MODEL.md §5.4)."""
+    """Classifies the task (0 RGB, 1 RGB-T, 2 RGB-E, 3 RGB-D) from the class token (``docs/architecture.md``)."""
 
     def __init__(self, dim: int, hidden: int = 256, num_classes: int = 4, drop: float = 0.5):
         super().__init__()

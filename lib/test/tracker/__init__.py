@@ -1,37 +1,65 @@
 """Trackers: ``build_tracker("cstrack_s2", checkpoint=..., dataset_name="lasher", device="cpu")``."""
 from __future__ import annotations
 
-from typing import Optional, Union
+import os
+from typing import Any, Mapping, Optional, Tuple, Union
 
 import torch
 
-from lib.config import load_config
+from lib.config import config_from_dict, load_config
 from lib.models import build_model
 from lib.registry import TRACKERS
 from lib.test.tracker.cstrack import CSTrackTemporalTracker, CSTrackTracker
-from lib.utils.checkpoint import load_network_weights
+from lib.test.tracker.identity import RunIdentity, tracker_identity
+from lib.utils.checkpoint import extract_state_dict, load_state_dict_into, read_checkpoint, stored_config
 from lib.utils.device import resolve_device
+
+
+def tracker_config(script: str, config: Optional[str], ckpt: Any, path: str) -> Tuple[Mapping, str]:
+    """The config to build ``script`` with, and where it came from.
+
+    ``config`` (a yaml name or path) when given; else the config this framework's trainer stored in
+    the checkpoint; else the named experiment ``experiments/<script>/<script>.yaml`` (released weights).
+    """
+    if config:
+        return load_config(config, script=script), str(config)
+    stored = stored_config(ckpt)
+    if stored is not None:
+        source = f"{path} (stored config)"
+        return config_from_dict(stored, source=source), source
+    return load_config(script, script=script), f"experiments/{script}/{script}.yaml"
 
 
 def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "default",
                   device: Optional[Union[str, torch.device]] = None, config: Optional[str] = None
                   ) -> CSTrackTracker:
-    """Build a tracker and load its weights.
+    """Build a tracker and load its weights; the file is read once.
 
     Args:
         script: ``cstrack_s1`` or ``cstrack_s2``.
-        checkpoint: released (``{"net": ...}``) or bare state_dict file; loaded with ``strict=True``.
+        checkpoint: any layout :func:`lib.utils.checkpoint.read_checkpoint` reads (the authors' trainer
+            files, ``{"net": ...}``, bare state_dicts, this framework's checkpoints); ``strict=True``.
         dataset_name: sets the template-update rule (``lasher``/``rgbt234``: 0.45, others 0.7).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``; default: CUDA when available.
-        config: yaml name or path (default ``experiments/<script>/<script>.yaml``).
+        config: yaml name or path; default: the config stored in the checkpoint, else
+            ``experiments/<script>/<script>.yaml``.
+
+    The tracker's ``identity`` (:class:`~lib.test.tracker.identity.RunIdentity`) names the weights,
+    config, dataset name and code version the boxes come from.
     """
     if checkpoint is None:
         raise ValueError("build_tracker needs a checkpoint file (checkpoint=...)")
-    cfg = load_config(config or script, script=script)
     tracker_cls = TRACKERS.get(script)
+    path = os.fspath(checkpoint)
+    ckpt = read_checkpoint(path)
+    state = extract_state_dict(ckpt, path)
+    cfg, config_source = tracker_config(script, config, ckpt, path)
+    del ckpt  # optimizer state and trainer records are not needed any more
     net = build_model(cfg, arch=script)
-    load_network_weights(net, checkpoint, strict=True)
-    return tracker_cls(net, cfg, dataset_name=dataset_name, device=resolve_device(device))
+    load_state_dict_into(net, state, path, strict=True)
+    tracker = tracker_cls(net, cfg, dataset_name=dataset_name, device=resolve_device(device))
+    tracker.identity = tracker_identity(script, state, cfg, dataset_name, path, config_source)
+    return tracker
 
 
-__all__ = ["build_tracker", "CSTrackTracker", "CSTrackTemporalTracker", "resolve_device"]
+__all__ = ["build_tracker", "CSTrackTracker", "CSTrackTemporalTracker", "RunIdentity", "tracker_config"]

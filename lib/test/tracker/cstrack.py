@@ -1,7 +1,8 @@
 """CSTrack trackers: stage 1 (``cstrack_s1``) and stage 2 with the temporal memory (``cstrack_s2``).
 
-Both follow MODEL.md §10 step by step, quirks included, so that the released checkpoints give the
-reference's boxes. Stage 2 only changes how the network is called (the memory it carries).
+Both follow the reference's tracking step, quirks included, so that the released checkpoints give the
+reference's boxes (one frame through the tracker: ``docs/architecture.md``; quirks: ``docs/parity.md``).
+Stage 2 only changes how the network is called (the memory it carries).
 """
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import torch
 import torch.nn as nn
 
 from lib.registry import TRACKERS
-from lib.test.tracker.base_tracker import Preprocessor, clip_box, hann_window_2d, map_box_back
+from lib.test.tracker.crop_io import Preprocessor, clip_box, hann_window_2d, map_box_back
 from lib.utils.crop import sample_target
 from lib.utils.heatmap import box_token_mask
 
 logger = logging.getLogger(__name__)
 
-# Quirk Q13 (MODEL.md §10.6): the reference hard-codes the template-update threshold per dataset and
+# Quirk Q13 (docs/parity.md): the reference hard-codes the template-update threshold per dataset and
 # never reads TEST.UPDATE_THRESHOLD.DEFAULT. A dataset-named key in TEST.UPDATE_THRESHOLD (absent
 # from the reference yamls) overrides this table.
 LOW_THRESHOLD_DATASETS = ("LASHER", "RGBT234")
@@ -53,15 +54,14 @@ class CSTrackTracker:
         test = cfg.TEST
         self.template_factor, self.template_size = test.TEMPLATE_FACTOR, test.TEMPLATE_SIZE
         self.search_factor, self.search_size = test.SEARCH_FACTOR, test.SEARCH_SIZE
-        self.num_templates = test.NUM_TEMPLATES
-        if self.num_templates < 2:
-            raise ValueError(f"TEST.NUM_TEMPLATES must be 2 (the network takes two templates), got {self.num_templates}")
+        if test.NUM_TEMPLATES != 2:
+            raise ValueError(f"TEST.NUM_TEMPLATES must be 2 (the network takes two templates), got {test.NUM_TEMPLATES}")
         self.stride = cfg.MODEL.BACKBONE.STRIDE
         self.feat_sz = self.search_size // self.stride
         self.update_interval = update_interval_for(dataset_name, cfg)
         self.update_threshold = update_threshold_for(dataset_name, cfg)
         self.preprocessor = Preprocessor(device)
-        # Quirk Q14: the Hann window is always applied; TEST.WINDOW is ignored.
+        # Quirk Q14 (docs/parity.md): the Hann window is always applied; TEST.WINDOW is ignored.
         self.output_window = hann_window_2d(self.feat_sz, device)
         self.state: List[float] = []
         self.frame_id = 0
@@ -76,7 +76,7 @@ class CSTrackTracker:
             raise ValueError(f"expected a uint8 frame, got dtype {image.dtype}")
 
     def _template_mask(self, box: List[float], resize_factor: float) -> torch.Tensor:
-        """Soft template mask (1, Nz, 1) of a box assumed centred in its crop (MODEL.md §10.4, Q16/Q17)."""
+        """Soft template mask (1, Nz, 1) of a box assumed centred in its crop (quirks Q16, Q17: docs/parity.md)."""
         w1 = int(box[2] * resize_factor)
         h1 = int(box[3] * resize_factor)
         # The reference hard-codes the crop centre 64 (= 128 / 2); half the template size in general.
@@ -104,7 +104,7 @@ class CSTrackTracker:
         box = info.get("init_bbox") if isinstance(info, Mapping) else None
         if box is None or len(box) != 4:
             raise ValueError(f"initialize needs info={{'init_bbox': [x, y, w, h]}}, got {info!r}")
-        box = [float(v) for v in box]  # Python floats: NumPy-version independent arithmetic (§10.7)
+        box = [float(v) for v in box]  # Python floats: arithmetic that does not depend on the NumPy version
         if not all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
             raise ValueError(f"init_bbox must have finite values and positive width and height, got {box}")
         with torch.inference_mode():
@@ -125,16 +125,14 @@ class CSTrackTracker:
         with torch.inference_mode():
             crop, resize_factor = sample_target(image, self.state, self.search_factor, self.search_size)
             out = self._run_network(self.preprocessor(crop))
-            response = self.output_window * out["score_map"]
-            boxes, best_score = self.net.box_head.cal_bbox(response, out["size_map"], out["offset_map"],
-                                                           return_score=True)
+            boxes, best_score = self.net.box_head.decode(out["score_map"], out["size_map"], out["offset_map"],
+                                                         window=self.output_window)
             pred_box = (boxes.view(-1, 4).mean(dim=0) * self.search_size / resize_factor).tolist()
             self.state = clip_box(map_box_back(self.state, pred_box, self.search_size, resize_factor),
                                   height, width, margin=10)
             best_score = best_score.item()
-            # Template update (Q13, Q15): slot 0 keeps the initial template, slot 1 the latest update.
-            if (self.num_templates > 1 and self.frame_id % self.update_interval == 0
-                    and best_score > self.update_threshold):
+            # Template update (quirks Q13, Q15): slot 0 keeps the initial template, slot 1 the latest update.
+            if self.frame_id % self.update_interval == 0 and best_score > self.update_threshold:
                 template, mask = self._crop_template(image, self.state)
                 self.templates = [self.templates[0], template]
                 self.template_masks = [self.template_masks[0], mask]
@@ -142,7 +140,7 @@ class CSTrackTracker:
 
 
 class CSTrackTemporalTracker(CSTrackTracker):
-    """Stage-2 tracker: carries the 4-slot token memory from frame to frame (MODEL.md §10.5 step 3).
+    """Stage-2 tracker: carries the 4-slot token memory from frame to frame (``docs/architecture.md``).
 
     The memory is initialised on the first tracked frame; template updates do not touch it.
     """

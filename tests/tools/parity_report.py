@@ -1,6 +1,6 @@
 """Measure this implementation's distance to the reference CSTrack fixtures and print a Markdown table.
 
-    python tracking/parity_report.py [--parity_dir ../shared/parity] [--skip_tracker] [--output FILE]
+    python -m tests.tools.parity_report [--parity_dir ../shared/parity] [--skip_tracker] [--output FILE]
 
 For each fixture (see ``<parity_dir>/README.md``): the largest absolute difference over all stored
 model outputs and intermediates, the largest relative difference of the losses, and for the 60-frame
@@ -12,7 +12,6 @@ import sys
 import tempfile
 import time
 
-import _init_paths  # noqa: F401 (repository root on sys.path)
 import numpy as np
 import torch
 
@@ -20,9 +19,9 @@ from lib.config import load_config
 from lib.models import build_model
 from lib.test.tracker import build_tracker
 from lib.train.actors import build_actor
-from lib.utils.parity import fixture_batch, fixture_state_dict, load_recipe
+from tests.parity_fixtures import fixture_batch, fixture_sequence, fixture_state_dict, load_recipe
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _model(parity_dir, stage):
@@ -78,10 +77,9 @@ def training_errors(parity_dir):
     return rows
 
 
-def tracker_errors(parity_dir, recipe):
+def tracker_errors(parity_dir):
     rows = []
-    rgb, x, gt = recipe.synthetic_sequence(60)
-    frames = np.concatenate([rgb, x], axis=3)
+    frames, gt = fixture_sequence(parity_dir)
     with tempfile.TemporaryDirectory() as tmp:
         for stage in ("s1", "s2"):
             ckpt = os.path.join(tmp, f"{stage}.pth.tar")
@@ -119,7 +117,7 @@ def main() -> int:
     torch.set_grad_enabled(False)
     rows = forward_errors(args.parity_dir, recipe) + training_errors(args.parity_dir)
     if not args.skip_tracker:
-        rows += tracker_errors(args.parity_dir, recipe)
+        rows += tracker_errors(args.parity_dir)
     lines = ["| fixture | difference to the reference | tolerance |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {tol} |" for name, value, tol in rows]
     text = "\n".join(lines)

@@ -1,4 +1,6 @@
-"""Shared tracker machinery: device, preprocessing, Hann window, box mapping (MODEL.md §10)."""
+"""What the trackers do around the network: normalise the crops going in, and turn the box coming out
+(in search-crop coordinates) into an image box: the Hann window on the score map, the mapping back to
+the image and the clipping to it (one frame through the tracker: ``docs/architecture.md``)."""
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -11,10 +13,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class Preprocessor:
-    """uint8 H x W x C crop -> normalised float tensor (1, 6, H, W) on the tracker's device (§10.3).
+    """uint8 H x W x C crop -> normalised float tensor (1, 6, H, W) on the tracker's device.
 
-    Quirk Q22: ImageNet statistics for both halves whatever the config says; a 3-channel crop is
-    normalised and then duplicated so that X is a copy of RGB (MULTI_MODAL_VISION is always True).
+    Quirk Q22 (``docs/parity.md``): ImageNet statistics for both halves whatever the config says; a
+    3-channel crop is normalised and then duplicated so that X is a copy of RGB.
     """
 
     def __init__(self, device: torch.device):
@@ -37,9 +39,10 @@ def hann_window_2d(size: int, device: torch.device) -> torch.Tensor:
 
 def map_box_back(state: Sequence[float], pred_box: Sequence[float], search_size: int,
                  resize_factor: float) -> List[float]:
-    """Crop-frame (cx, cy, w, h) -> image (x, y, w, h) around the previous state's centre (§10.5 step 7).
+    """Crop-frame (cx, cy, w, h) -> image (x, y, w, h) around the previous state's centre.
 
-    Quirk Q19: the unrounded crop centre is used although the crop was placed with a rounded corner.
+    Quirk Q19 (``docs/parity.md``): the unrounded crop centre is used although the crop was placed
+    with a rounded corner.
     """
     cx_prev = state[0] + 0.5 * state[2]
     cy_prev = state[1] + 0.5 * state[3]
@@ -51,7 +54,7 @@ def map_box_back(state: Sequence[float], pred_box: Sequence[float], search_size:
 
 
 def clip_box(box: Sequence[float], height: int, width: int, margin: int = 10) -> List[float]:
-    """Keep at least ``margin`` pixels of the box inside the image and w, h >= margin (quirk Q20)."""
+    """Keep at least ``margin`` pixels of the box inside the image and w, h >= margin (quirk Q20, ``docs/parity.md``)."""
     x1, y1, w, h = box
     x2, y2 = x1 + w, y1 + h
     x1 = min(max(0, x1), width - margin)

@@ -1,7 +1,7 @@
 """Reference-parity fixtures: name-seeded weights and inputs from ``<parity_dir>/recipe.py``.
 
 The fixtures (``../shared/parity``) were produced by the authors' implementation; the tests and
-``tracking/parity_report.py`` compare this implementation against them.
+``python -m tests.tools.parity_report`` compare this implementation against them.
 """
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import functools
 import importlib.util
 import json
 from pathlib import Path
-from typing import Union
+from typing import Tuple, Union
 
+import numpy as np
 import torch
 
 
@@ -38,3 +39,9 @@ def fixture_batch(npz, device="cpu") -> dict:
             name = key[3:]
             batch[name] = [str(v) for v in npz[key]] if name == "dataset" else torch.from_numpy(npz[key]).to(device)
     return batch
+
+
+def fixture_sequence(parity_dir: Union[str, Path]) -> Tuple[np.ndarray, np.ndarray]:
+    """The stored 60-frame sequence (``sequence.npz``): frames ``(N, H, W, 6)`` uint8 RGB then X, boxes ``(N, 4)``."""
+    data = np.load(Path(parity_dir) / "sequence.npz")
+    return np.concatenate([data["rgb"], data["x"]], axis=3), data["groundtruth"]
