@@ -1,12 +1,13 @@
-"""Score result folders on LasHeR, RGBT234, VisEvent or DepthTrack and compare trackers.
+"""Score result folders on LasHeR, RGBT234, VisEvent or DepthTrack, compare trackers, write an HTML report.
 
     python tracking/analysis_results.py --dataset LasHeR --gt /data/LasHeR/testingset \\
         --tracker cstrack_s2=output/test/tracking_results/cstrack_s2/LasHeR_ep0030 \\
-        --tracker APFNet=/path/to/APFNet_tracking_result --plot_dir plots --markdown
+        --tracker APFNet=/path/to/APFNet_tracking_result --plot_dir plots --markdown --html report.html
 
 Prints the comparison table (FPS from the runner's ``<seq>_time.txt`` files when present) and
 per-attribute tables when the benchmark's attribute files are found or given with ``--attributes``;
-``--plot_dir`` saves success / precision plots as PNG. A thin wrapper over
+``--plot_dir`` saves success / precision plots as PNG; ``--html`` writes one self-contained HTML file
+(tables, plots, sortable per-sequence table with thumbnails, optional video). A thin wrapper over
 :mod:`lib.test.analysis`; the rules are those of the official toolkits (docs/evaluation.md).
 """
 import argparse
@@ -19,8 +20,11 @@ import _init_paths  # noqa: F401  (repository root on sys.path)
 from lib.test.analysis import PROTOCOLS, IncompleteResultsError, compare_trackers, get_protocol, load_ground_truth
 from lib.test.analysis.depthtrack import VOT_OVERLAP_RULES
 from lib.test.analysis.extract_results import default_tracker_name
+from lib.test.analysis.html_report import render_html_report
 from lib.test.analysis.report import (format_attribute_table, format_table, plot_attribute_curves, plot_curves,
                                       write_sequence_scores)
+from lib.test.evaluation.data import DatasetError
+from lib.utils.files import atomic_write_text
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -40,6 +44,16 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="also plot every attribute subset (needs --plot_dir and attribute files)")
     parser.add_argument("--per_sequence", type=Path, metavar="CSV",
                         help="write per-sequence scores to this CSV")
+    parser.add_argument("--html", type=Path, metavar="OUT",
+                        help="write a self-contained HTML report (tables, plots, sortable per-sequence table with "
+                             "thumbnails) to this file")
+    parser.add_argument("--frames", type=Path, metavar="DIR",
+                        help="dataset root with the frames for the report's thumbnails (default: --gt when it is "
+                             "a dataset root)")
+    parser.add_argument("--thumbnails", type=int, default=4, metavar="N",
+                        help="frames per sequence in the HTML report (0: none; default 4)")
+    parser.add_argument("--video", type=Path, help="a .webm / .mp4 video to embed in the HTML report")
+    parser.add_argument("--title", help="title of the HTML report")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--percent", action="store_true", help="print scores in percent")
     parser.add_argument("--allow_missing", action="store_true",
@@ -74,7 +88,7 @@ def _trackers(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
-    """Evaluate, print tables, write plots; returns the exit code."""
+    """Evaluate, print tables, write plots and the report; returns the exit code."""
     parser = get_args_parser()
     args = parser.parse_args(argv)
     if args.plot_attributes and not args.plot_dir:
@@ -105,6 +119,15 @@ def main(argv=None) -> int:
                 plot_attribute_curves(results, gt.attributes, args.plot_dir)
             else:
                 print(f"--plot_attributes: {gt.attribute_note()}")
+    if args.html:
+        try:
+            page = render_html_report(results, gt, title=args.title, frames_root=args.frames, video=args.video,
+                                      thumbnails_per_sequence=args.thumbnails, vot_legacy=vot_legacy)
+        except (DatasetError, OSError, ValueError) as e:
+            print(f"error: cannot write the HTML report: {e}", file=sys.stderr)
+            return 1
+        atomic_write_text(args.html, page)
+        print(f"HTML report: {args.html.resolve()}")
     return 0
 
 

@@ -114,7 +114,8 @@ def test_cli_fps_column_and_attribute_note(lasher_two_trackers, tmp_path, capsys
                      f"Bad={root / 'Bad'}", "--markdown"]) == 0
     out = capsys.readouterr().out
     assert "| Tracker | PR | NPR | SR | FPS | Sequences |" in out
-    assert "| Good | 1.0000 | 1.0000 | 0.9524 | 50.0 | 2 |" in out and "| Bad | 0.2500 | 0.2500 | 0.2381 | - | 2 |" in out
+    assert "| Good | 1.0000 | 1.0000 | 0.9524 | 50.0 | 2 |" in out  # 3 frames in 0.06 s
+    assert "| Bad | 0.2500 | 0.2500 | 0.2381 | - | 2 |" in out  # no time files
     shutil.rmtree(root / "AttriSeqsTxt")
     assert cli.main(["--dataset", "LasHeR", "--gt", str(root / "annos"), "--results_dir", str(root / "Good"),
                      "--plot_dir", str(tmp_path / "plots"), "--plot_attributes"]) == 0
@@ -144,3 +145,19 @@ def test_cli_vot_overlap_rule(tmp_path, capsys):
     assert row(capsys.readouterr().out) == ["T", "0.6667", "0.6667", "0.6667", "1"]
     assert cli.main(base + ["--vot_overlap_rule", "0.6+"]) == 0
     assert row(capsys.readouterr().out) == ["T", "1.0000", "1.0000", "1.0000", "1"]
+
+
+def test_cli_html_report(lasher_two_trackers, tmp_path, capsys):
+    root = lasher_two_trackers
+    cli = load_cli()
+    out_file = tmp_path / "out" / "report.html"
+    assert cli.main(["--dataset", "LasHeR", "--gt", str(root / "annos"), "--results_dir", str(root / "Good"),
+                     str(root / "Bad"), "--html", str(out_file), "--title", "Two trackers"]) == 0
+    assert f"HTML report: {out_file.resolve()}" in capsys.readouterr().out
+    text = out_file.read_text()
+    assert "<title>Two trackers</title>" in text and 'id="seq-a"' in text and 'id="seq-b"' in text
+    assert "No thumbnails:" in text  # annos/ holds <seq>.txt files, no frames
+    (tmp_path / "clip.avi").write_bytes(b"")
+    assert cli.main(["--dataset", "LasHeR", "--gt", str(root / "annos"), "--results_dir", str(root / "Good"),
+                     "--html", str(tmp_path / "other.html"), "--video", str(tmp_path / "clip.avi")]) == 1
+    assert "cannot write the HTML report" in capsys.readouterr().err and not (tmp_path / "other.html").exists()

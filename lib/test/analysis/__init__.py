@@ -7,7 +7,8 @@ Scores follow the official toolkits' rules (docs/evaluation.md), one registered 
     # {'PR': 0.5001, 'NPR': 0.4393, 'SR': 0.3624}
 
 :func:`compute_curves` / :func:`compare_trackers` keep the per-sequence curves (per-sequence and
-per-attribute scores, plots, FPS); :mod:`lib.test.analysis.report` formats tables and draws plots.
+per-attribute scores, plots, FPS); :mod:`lib.test.analysis.report` formats tables and draws plots,
+:mod:`lib.test.analysis.html_report` writes a self-contained HTML report.
 """
 from lib.test.analysis.depthtrack import LongTermResult
 from lib.test.analysis.extract_results import (compare_trackers, compute_curves, evaluate_tracker, load_attributes,

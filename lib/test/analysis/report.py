@@ -162,7 +162,7 @@ def curve_figure(results: Mapping[str, TrackerResult], curve_name: str, sequence
     xlim = (0, 1) if curve_name == "precision_recall" else (entries[0][1].x[0], entries[0][1].x[-1])
     ax.set(title=f"{title} on {dataset}{note}", xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=(0, 1))
     ax.legend(loc=legend_loc, fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.96, bottom=0.11, top=0.92)  # fixed labels: no tight_layout pass
     return fig
 
 
