@@ -1,6 +1,6 @@
 """Write docs/images/report.png: a screenshot of the HTML evaluation report on the synthetic test case.
 
-    python tests/tools/report_screenshot.py [--out docs/images/report.png]
+    python -m tests.tools.report_screenshot [--out docs/images/report.png]
 
 The report is made from ``tests/test_evaluation/report_data.py`` (three synthetic RGB-T sequences, two
 trackers) and photographed with headless Chromium, the browser of the report's test.
@@ -10,15 +10,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
+
+from lib.test.analysis.html_report import write_html_report
+from lib.utils.files import atomic_write
+from tests.test_evaluation.report_data import make_report_case
+from tests.test_evaluation.test_html_browser import WINDOW, chromium, run_chromium
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))  # a script in tests/, run by path
-
-import cv2  # noqa: E402
-
-from lib.test.analysis.html_report import write_html_report  # noqa: E402
-from lib.utils.files import atomic_write  # noqa: E402
-from tests.test_evaluation.report_data import make_report_case  # noqa: E402
-from tests.test_evaluation.test_html_browser import WINDOW, chromium, run_chromium  # noqa: E402
 
 
 def main(argv=None) -> int:
