@@ -6,6 +6,7 @@ The report is made from ``tests/test_evaluation/report_data.py`` (three syntheti
 trackers) and photographed with headless Chromium, the browser of the report's test.
 """
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "images" / "report.png")
     parser.add_argument("--width", type=int, default=1000, help="width of the saved image in pixels")
     args = parser.parse_args(argv)
+    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
+        parser.error("Chromium is not installed (install.sh installs the Debian package 'chromium')")
     with tempfile.TemporaryDirectory(prefix="cstrack_report_") as tmp:
         root = Path(tmp)
         case = make_report_case(root)
