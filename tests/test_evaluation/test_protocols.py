@@ -91,3 +91,14 @@ def test_time_files_of_the_runner_are_found(tmp_path, name, make):
     result = compute_curves(name, tmp_path / "res", data)
     assert list(result.times) == ["s1"] and len(result.times["s1"]) == 4
     assert result.fps() > 0
+
+
+def test_result_boxes_for_drawing_are_x_y_w_h(tmp_path):
+    write(tmp_path / "gt" / "c1" / "visible.txt", "10,10,10,10\n10,10,10,10\n")
+    write(tmp_path / "gt" / "c1" / "infrared.txt", "10,10,10,10\n10,10,10,10\n")
+    # corner rows x1 y1 x2 y1 x2 y2 x1 y2 -> x, y, x2 - x1, y2 - y1 (rounded)
+    write(tmp_path / "res" / "c1.txt", "10 10 20 10 20 20 10 20\n20.4 10 30 10 30 25.6 20.4 25.6\n")
+    protocol = get_protocol("RGBT234")
+    truth = load_ground_truth("RGBT234", tmp_path / "gt")
+    np.testing.assert_array_equal(protocol.result_boxes(tmp_path / "res", "c1", truth),
+                                  [[10, 10, 10, 10], [20, 10, 10, 16]])
