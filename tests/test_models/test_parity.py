@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from lib.utils.parity import fixture_state_dict, load_recipe
 from lib.config import load_config
 from lib.models import build_model
+from tests.parity_fixtures import fixture_state_dict, load_recipe
 
 ATOL = 1e-4  # parity README: model outputs and intermediates within 1e-4 max abs (fp32, CPU)
 

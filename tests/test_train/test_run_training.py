@@ -1,10 +1,12 @@
 """End-to-end training through ``lib/train/run_training.py`` on synthetic datasets, on CPU.
 
-Stage 1 -> stage 2 hand-off, two-process gloo runs (torch.distributed.launch and torchrun through
-``tracking/train.py``), resume after an interruption, failures with a non-zero exit status. Every
-run uses the tiny experiments and the real data pipeline on tiny synthetic datasets.
+Stage 1 -> stage 2 hand-off, two-process gloo runs (torch.distributed.launch, torchrun through
+``tracking/train.py`` on one machine and as two "machines"), resume after an interruption, failures
+with a non-zero exit status and one clear line. Every run uses the tiny experiments and the real data
+pipeline on tiny synthetic datasets.
 """
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -81,7 +83,7 @@ def test_stage2_starts_from_the_stage1_checkpoint_and_trains_only_the_new_parts(
     result = train(data_env, tmp_path, "--pretrained", str(s1_path), "--cfg-options", "TRAIN.EPOCH=1",
                    script="cstrack_s2", config="cstrack_s2_tiny")
     assert_ok(result)
-    assert "stage-2 warm start from" in result.stderr
+    assert f"warm start of CSTRACK_S2 from {s1_path}" in result.stderr
     s1 = read_checkpoint(str(s1_path))["net"]
     s2 = read_checkpoint(str(ckpt(tmp_path, "cstrack_s2", 1)))
     assert s2["net_type"] == "CSTRACK_S2" and s2["config"]["MODEL"]["PRETRAINED_PATH"] == str(s1_path)
@@ -97,7 +99,7 @@ def test_stage2_with_a_wrong_stage1_path_fails(data_env, tmp_path):
     result = train(data_env, tmp_path, "--pretrained", str(tmp_path / "nope" / "CSTRACK_S1_ep0150.pth.tar"),
                    script="cstrack_s2", config="cstrack_s2_tiny")
     assert result.returncode != 0
-    assert "stage-1 checkpoint not found" in result.stderr
+    assert result.returncode == 2 and "cstrack_s1 checkpoint not found" in result.stderr
     assert not list(tmp_path.glob("checkpoints/**/*.pth.tar"))
 
 
@@ -106,7 +108,7 @@ def test_stage2_without_a_stage1_checkpoint_fails(data_env, tmp_path, monkeypatc
         if key.startswith("CSTRACK_"):
             monkeypatch.setenv(key, value)
     settings = RunSettings(script="cstrack_s2", config="cstrack_s2_tiny", save_dir=str(tmp_path), device="cpu")
-    with pytest.raises(ValueError, match="stage 2 needs a stage-1 checkpoint"):
+    with pytest.raises(ValueError, match="CSTRACK_S2 starts from a cstrack_s1 checkpoint: set MODEL.PRETRAINED_PATH"):
         train_script.run(settings)
 
 
@@ -152,6 +154,75 @@ def test_two_processes_with_torchrun_through_tracking_train(data_env, tmp_path):
     assert ckpt(tmp_path, "cstrack_s1", 1).is_file()
 
 
+def test_two_machines_with_the_authors_multi_node_arguments(data_env, tmp_path):
+    """Two launches of tracking/train.py --mode multi_node (node ranks 0 and 1 on 127.0.0.1) train one job."""
+    port = free_port()
+    wrapper = str(REPO / "tracking" / "train.py")
+    nodes = []
+    for rank in (0, 1):
+        command = [sys.executable, wrapper, "--script", "cstrack_s1", "--config", "cstrack_s1_tiny", "--save_dir",
+                   str(tmp_path), "--mode", "multi_node", "--nnodes", "2", "--rank", str(rank), "--ip", "127.0.0.1",
+                   "--port", port, "--nproc_per_node", "1", "--device", "cpu", "--cfg-options", "TRAIN.EPOCH=1"]
+        nodes.append(subprocess.Popen(command, env=data_env, cwd=str(REPO), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outputs = [node.communicate(timeout=TIMEOUT) for node in nodes]
+    for node, (out, err) in zip(nodes, outputs):
+        assert node.returncode == 0, err[-3000:]
+    assert "--nnodes 2 --node_rank 0 --master_addr 127.0.0.1 --master_port " + port in outputs[0][0]
+    assert "--node_rank 1" in outputs[1][0]
+    # One job of 2 processes: 8 samples per epoch, batch 2 each -> 2 iterations; rank 0 writes one checkpoint.
+    assert "2 process(es)" in outputs[0][1] and "[train: 1, 2 / 2]" in outputs[0][1]
+    checkpoints = list(tmp_path.glob("checkpoints/**/*.pth.tar"))
+    assert checkpoints == [ckpt(tmp_path, "cstrack_s1", 1)]
+    assert read_checkpoint(str(checkpoints[0]))["world_size"] == 2
+
+
+def test_an_unwritable_save_dir_is_one_clear_line(data_env, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = train(data_env, blocker / "out")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"training failed: cannot write to --save_dir {blocker / 'out'}: Not a directory")
+    if os.geteuid() != 0:  # root writes anywhere
+        readonly = tmp_path / "readonly"
+        readonly.mkdir(mode=0o555)
+        result = train(data_env, readonly / "out")
+        assert result.returncode == 2 and "Permission denied" in result.stderr.strip().splitlines()[-1]
+
+
+def test_missing_data_is_reported_last_and_short_with_the_details_in_the_log(data_env, tmp_path):
+    env = {k: v for k, v in data_env.items() if k != "CSTRACK_LASHER_DIR"}
+    env["CSTRACK_LASHER_DIR"] = str(tmp_path / "no_lasher_here")
+    result = train(env, tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    log_file = tmp_path / "logs" / "cstrack_s1-cstrack_s1_tiny.log"
+    assert "training failed: setting 'lasher_dir'" in last and "no_lasher_here" in last and str(log_file) in last
+    assert len(result.stderr.strip().splitlines()) < 10, result.stderr  # no config dump, no traceback
+    assert "Traceback" not in result.stderr and "DATASETS_RATIO" not in result.stderr
+    log = log_file.read_text()
+    assert "DATASETS_RATIO" in log and "Traceback" in log  # both kept in the log file
+
+
+def test_run_training_by_path_imports_its_own_checkout(tmp_path):
+    """A second checkout's run_training.py runs that checkout's lib, not the installed (editable) one."""
+    copy = tmp_path / "other_checkout"
+    shutil.copytree(REPO / "lib", copy / "lib", symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    marker = "lib imported from the other checkout"
+    with open(copy / "lib" / "__init__.py", "a") as f:
+        f.write(f"import sys\nsys.stderr.write({marker!r} + '\\n')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, str(copy / "lib" / "train" / "run_training.py"), "--help"], env=env,
+                            cwd=str(tmp_path), capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0 and marker in result.stderr
+    # This checkout's own script does not see the copy's lib.
+    result = subprocess.run([sys.executable, str(RUN_TRAINING), "--help"], env=env, cwd=str(tmp_path),
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0 and marker not in result.stderr
+
+
 # ------------------------------------------------------------------------------------- command line
 def test_tracking_train_builds_launch_commands():
     wrapper = load_script("tracking_train", REPO / "tracking" / "train.py")
@@ -193,3 +264,20 @@ def test_single_process_defaults_and_boolean_flags(monkeypatch):
     assert args.cudnn_benchmark is False
     with pytest.raises(SystemExit):
         parser.parse_args(["--script", "s", "--config", "c", "--cudnn_benchmark", "maybe"])
+
+
+def test_tracking_train_multi_node_command_and_its_errors():
+    wrapper = load_script("tracking_train", REPO / "tracking" / "train.py")
+    parser = wrapper.build_parser()
+    args, rest = parser.parse_known_args(["--script", "cstrack_s1", "--mode", "multi_node", "--world-size", "2",
+                                          "--rank", "1", "--ip", "10.0.0.1", "--port", "29400", "--nproc_per_node",
+                                          "4", "--workers", "2"])
+    command = wrapper.build_command(args, rest)
+    assert command[:13] == [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "4", "--nnodes", "2",
+                            "--node_rank", "1", "--master_addr", "10.0.0.1", "--master_port", "29400"]
+    assert command[13] == str(RUN_TRAINING) and command[-2:] == ["--workers", "2"]
+    for bad, message in ((["--nnodes", "2"], "needs --nnodes N and --rank R"),
+                         (["--nnodes", "2", "--rank", "2"], r"--rank 2 is not in 0..1")):
+        args, rest = parser.parse_known_args(["--script", "cstrack_s1", "--mode", "multi_node", *bad])
+        with pytest.raises(ValueError, match=message):
+            wrapper.build_command(args, rest)

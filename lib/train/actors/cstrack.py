@@ -5,7 +5,7 @@ targets are tiled over the frames in the same time-major order as the network's 
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -55,15 +55,20 @@ class CSTrackActor(nn.Module):
         out = self.forward_pass(data)
         return self.compute_losses(out, data)
 
-    def forward_pass(self, data: Mapping) -> Dict[str, Tensor]:
-        """Network on ``template_images`` (Nt,B,6,H,W) and ``search_images`` (Ns,B,6,H,W) with soft masks."""
+    def forward_pass(self, data: Mapping, net: Optional[nn.Module] = None) -> Dict[str, Tensor]:
+        """Network on ``template_images`` (Nt,B,6,H,W) and ``search_images`` (Ns,B,6,H,W) with soft masks.
+
+        ``net`` replaces ``self.net`` for this call (the trainer passes the module without its DDP
+        wrapper to draw a sample on one process only).
+        """
         templates = list(data["template_images"])
         searches = list(data["search_images"])
         if "template_soft_mask" in data:  # computed by the data pipeline's workers
             masks = list(data["template_soft_mask"])
         else:
             masks = [soft_template_mask(anno, self.template_size, self.stride) for anno in data["template_anno"]]
-        return self.net(template=templates, search=searches, soft_token_template_mask=masks, training=True)
+        net = self.net if net is None else net
+        return net(template=templates, search=searches, soft_token_template_mask=masks, training=True)
 
     def compute_losses(self, out: Mapping[str, Tensor], data: Mapping) -> Tuple[Tensor, Dict[str, float]]:
         pred_boxes = out["pred_boxes"]

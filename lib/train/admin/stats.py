@@ -1,14 +1,29 @@
-"""Running averages of training statistics and the tensorboard writer (TRAINING.md §7.6).
+"""Running averages of training statistics and the tensorboard writer (docs/training.md).
 
-Statistics are per process, as in the reference (§9 item 37: not all-reduced); global rank 0 logs
-and writes them. Tensorboard goes to ``<save_dir>/tensorboard/train/<script>/<config>`` (the
-reference wrote under the ``tensorboard_dir`` of local.py, §9 item 8).
+Statistics are per process, as in the reference (T37 in docs/parity.md: not all-reduced); global rank 0
+logs and writes them. Tensorboard goes to ``<save_dir>/tensorboard/train/<script>/<config>`` (the
+reference wrote under the ``tensorboard_dir`` of local.py, T8).
+
+What tensorboard receives:
+
+* every ``TRAIN.PRINT_INTERVAL`` iterations, at the global iteration number: each loss term and the IoU
+  averaged over the iterations since the previous point (``Loss/total``, ``Loss/giou``, ..., ``IoU``),
+  the learning rate of each parameter group (``LearningRate/head``, ``LearningRate/encoder``) and the
+  throughput (``Speed/samples_per_s``);
+* at the end of every epoch, at the epoch number: the epoch averages and learning rates under
+  ``Epoch/`` (``Epoch/Loss/total``, ``Epoch/LearningRate/head``, ...);
+* every ``TRAIN.TB_IMAGE_INTERVAL`` iterations (0: never): ``Sample/train``, a picture of one training
+  sample (both templates, the search crop with ground-truth and predicted boxes, the score map; see
+  :mod:`lib.train.trainers.sample_image`);
+* once: the script, config and description as text.
 """
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +65,7 @@ class StatsTracker:
 
 
 class TensorboardWriter:
-    """Per-epoch scalars (each statistic's epoch average and ``LearningRate/group{i}``) and run info."""
+    """The tensorboard contents listed in the module docstring, through ``torch.utils.tensorboard``."""
 
     def __init__(self, log_dir: str):
         from torch.utils.tensorboard import SummaryWriter  # imported lazily: slow, and only rank 0 needs it
@@ -63,11 +78,26 @@ class TensorboardWriter:
         self.writer.add_text("info/config", config, 0)
         self.writer.add_text("info/description", description, 0)
 
-    def write_epoch(self, epoch: int, stats: Mapping[str, float], lrs: Optional[Mapping[str, float]] = None) -> None:
+    def write_step(self, step: int, stats: Mapping[str, float], lrs: Mapping[str, float],
+                   samples_per_s: float) -> None:
+        """Scalars of one print interval at global iteration ``step``; ``lrs`` maps group name -> lr."""
         for name, value in stats.items():
-            self.writer.add_scalar(name, value, epoch)
-        for name, value in (lrs or {}).items():
-            self.writer.add_scalar(name, value, epoch)
+            self.writer.add_scalar(name, value, step)
+        for name, value in lrs.items():
+            self.writer.add_scalar(f"LearningRate/{name}", value, step)
+        self.writer.add_scalar("Speed/samples_per_s", samples_per_s, step)
+
+    def write_epoch(self, epoch: int, stats: Mapping[str, float], lrs: Mapping[str, float]) -> None:
+        """Epoch averages and learning rates under ``Epoch/`` at step ``epoch``."""
+        for name, value in stats.items():
+            self.writer.add_scalar(f"Epoch/{name}", value, epoch)
+        for name, value in lrs.items():
+            self.writer.add_scalar(f"Epoch/LearningRate/{name}", value, epoch)
+        self.writer.flush()
+
+    def write_image(self, step: int, image: np.ndarray, tag: str = "Sample/train") -> None:
+        """An H x W x 3 uint8 RGB image at global iteration ``step``."""
+        self.writer.add_image(tag, image, step, dataformats="HWC")
         self.writer.flush()
 
     def close(self) -> None:

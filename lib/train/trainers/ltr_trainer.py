@@ -1,9 +1,9 @@
-"""The iteration loop: forward, backward, clipping, optimizer step, progress lines (TRAINING.md §7.3-§7.6).
+"""The iteration loop: forward, backward, clipping, optimizer step, progress lines (docs/training.md).
 
 Per iteration: zero the gradients, run the actor (inside ``torch.autocast`` when ``TRAIN.AMP``),
 backpropagate, clip the global gradient norm to ``TRAIN.GRAD_CLIP_NORM`` and step AdamW.
 
-* **AMP** (§7.4, §9 item 34, fixed): the reference skipped gradient clipping under AMP. Here the
+* **AMP** (T34 in docs/parity.md, fixed): the reference skipped gradient clipping under AMP. Here the
   gradients are unscaled first (``GradScaler.unscale_``), then clipped, in both modes. Autocast runs
   in float16 with a loss scaler on CUDA (the reference's ``torch.cuda.amp``) and in bfloat16 without
   one on CPU (float16 autocast is not what CPUs support).
@@ -12,9 +12,12 @@ backpropagate, clip the global gradient norm to ``TRAIN.GRAD_CLIP_NORM`` and ste
   active (it skips such steps by design).
 * **No per-iteration device synchronisation**: the reference called ``torch.cuda.synchronize()`` for
   its timings; reading the loss value already waits for the step.
-* **Statistics** are running epoch averages weighted by the batch size, per process (§9 item 37);
-  global rank 0 logs them and writes them to tensorboard with the learning rate each group actually
-  used in the epoch (the reference logged ``get_lr()``, 0.1x too small after each drop, §9 item 35).
+* **Statistics** are running epoch averages weighted by the batch size, per process (T37); global rank
+  0 logs them every ``TRAIN.PRINT_INTERVAL`` iterations with the learning rate each group actually uses
+  (the reference logged ``get_lr()``, 0.1x too small after each drop, T35). Tensorboard receives the
+  averages of each print interval at the global iteration, the epoch averages, and every
+  ``TRAIN.TB_IMAGE_INTERVAL`` iterations a picture of one training sample (list in
+  :mod:`lib.train.admin.stats`).
 """
 from __future__ import annotations
 
@@ -22,12 +25,14 @@ import logging
 import time
 from typing import Any, Dict, Mapping
 
+import numpy as np
 import torch
 import torch.nn as nn
 
 from lib.train.admin.settings import RunSettings
 from lib.train.admin.stats import StatsTracker
 from lib.train.trainers.base_trainer import BaseTrainer, NonFiniteError
+from lib.train.trainers.sample_image import training_sample_image
 from lib.utils.timefmt import format_duration
 
 logger = logging.getLogger(__name__)
@@ -60,7 +65,9 @@ class LTRTrainer(BaseTrainer):
         super().__init__(actor, loader, optimizer, lr_scheduler, settings, cfg, device, scaler, tb_writer)
         self.grad_clip_norm = float(cfg.TRAIN.GRAD_CLIP_NORM)
         self.print_interval = max(1, int(cfg.TRAIN.PRINT_INTERVAL))
+        self.image_interval = max(0, int(cfg.TRAIN.TB_IMAGE_INTERVAL))
         self.stats = StatsTracker()
+        self.interval_stats = StatsTracker()
         self._failures_seen: Dict[str, int] = {}
 
     def _trainable_parameters(self):
@@ -85,37 +92,69 @@ class LTRTrainer(BaseTrainer):
         self.scaler.update()
         return stats
 
+    def learning_rates(self) -> Dict[str, float]:
+        """The learning rate of each optimizer group, by group name (``head``, ``encoder``)."""
+        return {g.get("name", f"group{i}"): g["lr"] for i, g in enumerate(self.optimizer.param_groups)}
+
     def train_epoch(self) -> Dict[str, float]:
         """All iterations of one epoch; logs progress and the epoch summary; returns the epoch averages."""
         self.actor.train(True)
         self.stats.reset()
+        self.interval_stats.reset()
         num_iters = len(self.loader)
         if num_iters == 0:
             raise ValueError(f"the data loader yields no batch: DATA.TRAIN.SAMPLE_PER_EPOCH is smaller than "
                              f"TRAIN.BATCH_SIZE x {self.settings.world_size} process(es)")
-        samples = 0
-        start = time.perf_counter()
+        tensorboard = self.tb_writer is not None and self.settings.is_main
+        samples = interval_samples = 0
+        start = interval_start = time.perf_counter()
         for i, batch in enumerate(self.loader, start=1):
             batch = move_to_device(batch, self.device)
             step_stats = self.train_step(batch)
             n = batch_size(batch)
             samples += n
+            interval_samples += n
             self.stats.update(step_stats, n)
+            self.interval_stats.update(step_stats, n)
+            step = (self.epoch - 1) * num_iters + i  # global iteration, the tensorboard step
             if i % self.print_interval == 0 or i == num_iters:
-                elapsed = time.perf_counter() - start
-                eta = elapsed / i * (num_iters - i)
+                now = time.perf_counter()
+                eta = (now - start) / i * (num_iters - i)
                 values = "  ".join(f"{k} {v:.5f}" for k, v in self.stats.averages().items())
                 logger.info("[train: %d, %d / %d] %.1f samples/s  ETA %s  %s", self.epoch, i, num_iters,
-                            samples / max(elapsed, 1e-9), format_duration(eta), values)
+                            samples / max(now - start, 1e-9), format_duration(eta), values)
+                if tensorboard:
+                    self.tb_writer.write_step(step, self.interval_stats.averages(), self.learning_rates(),
+                                              interval_samples / max(now - interval_start, 1e-9))
+                self.interval_stats.reset()
+                interval_samples, interval_start = 0, now
+            if tensorboard and self.image_interval and step % self.image_interval == 0:
+                self.tb_writer.write_image(step, self.sample_image(batch))
         averages = self.stats.averages()
-        lrs = {f"LearningRate/group{i}": g["lr"] for i, g in enumerate(self.optimizer.param_groups)}
+        lrs = self.learning_rates()
         self._report_data_failures()
         logger.info("epoch %d done in %s: %s  lr %s", self.epoch, format_duration(time.perf_counter() - start),
                     "  ".join(f"{k} {v:.5f}" for k, v in averages.items()),
                     " / ".join(f"{v:.3g}" for v in lrs.values()))
-        if self.tb_writer is not None and self.settings.is_main:
+        if tensorboard:
             self.tb_writer.write_epoch(self.epoch, averages, lrs)
         return averages
+
+    @torch.no_grad()
+    def sample_image(self, batch: Mapping) -> np.ndarray:
+        """The tensorboard picture of sample 0 of ``batch``, predicted by the network in eval mode.
+
+        Runs the network without its DDP wrapper (this process only), so no collective is involved;
+        eval mode uses no random numbers, so the training's random stream is unchanged.
+        """
+        one = {key: value[:, :1] for key, value in batch.items()
+               if key in ("template_images", "search_images", "template_anno", "template_soft_mask", "search_anno")}
+        self.net.eval()
+        try:
+            out = self.actor.forward_pass(one, net=self.net)
+        finally:
+            self.actor.train(True)
+        return training_sample_image(one, out, self.cfg.DATA.MEAN, self.cfg.DATA.STD)
 
     def _report_data_failures(self) -> None:
         """Log the data pipeline's bad-data counters (``dataset.failure_counts()``) grown in this epoch."""
