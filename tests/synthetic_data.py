@@ -1,7 +1,7 @@
 """Tiny synthetic copies of every training dataset, in each dataset's real on-disk layout.
 
 Public API (reused by the training-loop and quickstart tests, and by
-``tracking/benchmark_data_pipeline.py``)::
+``python -m tests.benchmarks.data_pipeline``)::
 
     from tests.synthetic_data import write_dataset, write_all_training_datasets, env_from_overrides
 

@@ -1,4 +1,4 @@
-"""Box format conversions and element-wise IoU / GIoU (TRAINING.md §6.4)."""
+"""Box format conversions and element-wise IoU / GIoU of the training losses (docs/training.md)."""
 from __future__ import annotations
 
 from typing import Tuple
@@ -15,10 +15,6 @@ def box_cxcywh_to_xyxy(boxes: Tensor) -> Tensor:
 
 def box_xywh_to_xyxy(boxes: Tensor) -> Tensor:
     return box_convert(boxes, "xywh", "xyxy")
-
-
-def box_xyxy_to_cxcywh(boxes: Tensor) -> Tensor:
-    return box_convert(boxes, "xyxy", "cxcywh")
 
 
 def paired_iou(boxes1: Tensor, boxes2: Tensor) -> Tuple[Tensor, Tensor]:

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 import cv2
 import lmdb
@@ -59,11 +59,6 @@ def decode_img(root: Union[str, Path], key: str) -> np.ndarray:
 def decode_str(root: Union[str, Path], key: str) -> str:
     """A text file stored under ``key``."""
     return read_bytes(root, key).decode("utf-8")
-
-
-def decode_json(root: Union[str, Path], key: str) -> Any:
-    """A JSON file stored under ``key``."""
-    return json.loads(decode_str(root, key))
 
 
 def list_keys(root: Union[str, Path], prefix: str = "", suffix: str = "") -> List[str]:

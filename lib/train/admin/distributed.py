@@ -67,21 +67,8 @@ def cleanup_distributed() -> None:
 
 
 def is_dist() -> bool:
+    """Whether this process has joined a process group."""
     return dist.is_available() and dist.is_initialized()
-
-
-def get_rank() -> int:
-    return dist.get_rank() if is_dist() else 0
-
-
-def get_world_size() -> int:
-    return dist.get_world_size() if is_dist() else 1
-
-
-def barrier() -> None:
-    """Wait for all processes (no-op in a single process)."""
-    if is_dist():
-        dist.barrier()
 
 
 def epoch_seed(seed: int, epoch: int, rank: int) -> int:
