@@ -2,15 +2,17 @@
 
     python tracking/video_demo.py --rgb rgb_frames/ --x thermal_frames/ \\
         --checkpoint output/quickstart/train/checkpoints/train/cstrack_s2/cstrack_s2_quickstart/CSTRACK_S2_ep0006.pth.tar \\
-        --init 120,80,40,60 --out output/demo/mine.mp4
+        --init 120,80,40,60 --out output/demo/mine.webm
     python tracking/video_demo.py --rgb color.mp4 --x depth_pngs/ --x_type depth \\
         --checkpoint CSTrack_s2.pth.tar --script cstrack_s2 --config cstrack_s2
 
 --rgb / --x: folders of frames (ordered by the number in the file name) or video files, with the same
 number of frames. X: thermal or event images, or 16-bit depth PNGs (converted to the JET colormap as the
 RGB-D benchmarks do; --x_type auto detects them). Without --init a window asks for the first box (needs
-an OpenCV build with a GUI and a display). The box file (--boxes, default: the video path with .txt)
-holds one x,y,w,h line per frame, the first being the initial box.
+an OpenCV build with a GUI and a display that answers; otherwise the demo stops with a message
+asking for --init). The first box must lie in the first frame. The box file (--boxes, default: the
+video path with .txt) holds one x,y,w,h line per frame, the first being the initial box. The video is
+VP8 WebM (plays in browsers) unless --out names .mp4 (H.264 where OpenCV can write it, else mp4v) or .avi.
 """
 import argparse
 import logging
@@ -30,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", required=True, help="tracker weights (.pth.tar)")
     parser.add_argument("--init", default=None, metavar="x,y,w,h",
                         help="the target's box in the first frame, in pixels (default: draw it in a window)")
-    parser.add_argument("--out", default=None, help="annotated video, .mp4 or .avi "
-                        "(default: output/demo/<rgb name>_cstrack.mp4)")
+    parser.add_argument("--out", default=None, help="annotated video, .webm, .mp4 or .avi "
+                        "(default: output/demo/<rgb name>_cstrack.webm)")
     parser.add_argument("--boxes", default=None, help="box file (default: --out with the extension .txt)")
     parser.add_argument("--x_type", choices=X_TYPES, default="auto",
                         help="how X is converted (default auto: depth for 16-bit images, else thermal)")
@@ -57,7 +59,7 @@ def main(argv=None) -> int:
         parser.exit(2, f"error: {e}\n")
     print(f"{result['frames']} frames tracked at {result['fps']:.1f} FPS (X = {result['x_type']})")
     print(f"boxes: {result['boxes']}")
-    print(f"video: {result['video']}")
+    print(f"video: {result['video']} ({result['codec']}{'' if result['browser_playable'] else ', not playable in browsers'})")
     return 0
 
 

@@ -7,7 +7,7 @@ The engine of ``tracking/video_demo.py``::
                       out="demo.mp4")
 
 * Sources are folders of frames (ordered by the number in the file name) or video files; both must
-  have the same number of frames.
+  have the same number of frames. Two folders are paired by frame number (``lib.utils.frame_lists``).
 * X is converted as the benchmarks feed it (:mod:`lib.utils.rgbx`): thermal and event images as
   3-channel RGB (``rgbrgb``), 16-bit depth PNGs clipped at ``min(3 x median, 10 m)``, min-max
   normalised and JET-coloured (``rgbcolormap``, VOT-RGBD / DepthTrack). ``x_type="auto"`` picks depth
@@ -16,7 +16,10 @@ The engine of ``tracking/video_demo.py``::
   trainer is used unless ``config`` names a yaml; released checkpoints (weights only) need the yaml
   they were trained with (default ``experiments/<script>/<script>.yaml``).
 * Without ``init`` the first box is drawn with ``cv2.selectROI``; without a GUI (headless OpenCV, no
-  display) that is a :class:`DemoError` asking for ``init``.
+  display, or a display that does not answer: :mod:`lib.quickstart.display`) that is a
+  :class:`DemoError` asking for ``init``. The first box must lie in the first frame: finite, at
+  least 2 pixels wide and high, its centre inside the frame and not larger than the frame.
+* The annotated video is VP8 WebM by default (browsers play it; :mod:`lib.quickstart.visualize`).
 
 Every user mistake (missing or unreadable file, differing frame counts, a checkpoint that does not
 fit) raises :class:`DemoError` with a message that names the file and what to do.
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
@@ -33,7 +35,10 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import cv2
 import numpy as np
 
+from lib.quickstart.display import gui_unavailable_reason
 from lib.quickstart.visualize import PRED_COLOR, VideoWriteError, annotate_pair, check_video, to_bgr, write_video
+from lib.utils.files import atomic_write_text
+from lib.utils.frame_lists import FramePairingError, list_frames, pair_frames
 from lib.utils.rgbx import FrameReadError, depth_to_colormap, merge_rgbx, x_to_3ch_rgb
 
 logger = logging.getLogger(__name__)
@@ -41,7 +46,7 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, Path]
 X_TYPES = ("auto", "thermal", "event", "depth")
 # Dataset name given to the tracker per X type: it selects the template-update threshold the
-# benchmarks of that modality use (LasHeR 0.45, VisEvent / DepthTrack 0.7; MODEL.md §10.6).
+# benchmarks of that modality use (LasHeR 0.45, VisEvent / DepthTrack 0.7; quirk Q13 in docs/parity.md).
 TRACKER_DATASET = {"thermal": "lasher", "event": "visevent", "depth": "depthtrack"}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -64,9 +69,7 @@ class FrameSource:
         self.files: List[Path] = []
         self.fps: Optional[float] = None
         if self.path.is_dir():
-            from lib.test.evaluation.data import list_frames
-
-            self.files = [Path(p) for p in list_frames(str(self.path), IMAGE_EXTENSIONS)]
+            self.files = [self.path / name for name in list_frames(str(self.path), IMAGE_EXTENSIONS)]
             if not self.files:
                 raise DemoError(f"--{role.lower()} {self.path}: the folder holds no image files "
                                 f"({', '.join(IMAGE_EXTENSIONS)})")
@@ -121,6 +124,20 @@ class FrameSource:
             cap.release()
 
 
+def pair_by_number(rgb: FrameSource, x: FrameSource) -> None:
+    """Two frame folders: put RGB frame k beside the X frame of the same number (a missing frame is a
+    DemoError naming it, not a silent shift of every later pair); videos pair by position."""
+    if rgb.is_video or x.is_video:
+        return
+    try:
+        rgb_names, x_names = pair_frames(str(rgb.path), [f.name for f in rgb.files], str(x.path),
+                                         [f.name for f in x.files])
+    except FramePairingError as e:
+        raise DemoError(f"the RGB and X frames do not pair up: {e}") from e
+    rgb.files = [rgb.path / name for name in rgb_names]
+    x.files = [x.path / name for name in x_names]
+
+
 def resolve_x_type(x_type: str, first_x: np.ndarray) -> str:
     """``auto`` -> ``depth`` for 16-bit (or wider) X images, ``thermal`` otherwise."""
     if x_type not in X_TYPES:
@@ -166,22 +183,28 @@ def parse_box(text: str) -> Tuple[float, float, float, float]:
     return values
 
 
-def check_box_in_image(box: Sequence[float], width: int, height: int) -> None:
-    """The first box must overlap the first frame."""
-    x, y, w, h = box
-    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        raise DemoError(f"--init {','.join(f'{v:g}' for v in box)} lies outside the first frame ({width}x{height})")
+MIN_BOX_SIDE = 2.0
 
 
-def gui_unavailable_reason() -> Optional[str]:
-    """Why ``cv2.selectROI`` cannot open a window here, or None when it can."""
-    gui = [line.split(":", 1)[1].strip() for line in cv2.getBuildInformation().splitlines()
-           if line.strip().startswith("GUI:")]
-    if gui and gui[0].upper() == "NONE":
-        return "this OpenCV build has no GUI (opencv-python-headless)"
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return "there is no display (DISPLAY is not set)"
-    return None
+def check_init_box(box: Sequence[float], width: int, height: int) -> None:
+    """The first box must describe a target in the first frame; DemoError (one line) otherwise.
+
+    Finite values, at least ``MIN_BOX_SIDE`` pixels wide and high, its centre inside the frame (a target
+    may be cut by the border) and no larger than the frame: the tracker's crop grows with the box, so
+    a huge box would make OpenCV allocate a crop of that size.
+    """
+    text = ",".join(f"{v:g}" for v in box)
+    where = f"the first frame ({width}x{height})"
+    x, y, w, h = (float(v) for v in box)
+    if not all(np.isfinite((x, y, w, h))):
+        raise DemoError(f"--init {text}: the values must be finite numbers (x,y,w,h in pixels)")
+    if w < MIN_BOX_SIDE or h < MIN_BOX_SIDE:
+        raise DemoError(f"--init {text}: the box must be at least {MIN_BOX_SIDE:g} pixels wide and high")
+    if w > width or h > height:
+        raise DemoError(f"--init {text}: the box is larger than {where}; give the target's box in pixels "
+                        f"of the first frame")
+    if not (0 <= x + w / 2 < width and 0 <= y + h / 2 < height):
+        raise DemoError(f"--init {text} lies outside {where}: the box's centre must be inside the frame")
 
 
 def select_box(first_bgr: np.ndarray) -> Tuple[float, float, float, float]:
@@ -240,8 +263,8 @@ def load_tracker(checkpoint: PathLike, script: Optional[str], config: Optional[s
 
 # ------------------------------------------------------------------------------------------ the demo
 def default_output(rgb: PathLike) -> Path:
-    """``output/demo/<rgb name>_cstrack.mp4``."""
-    return Path("output") / "demo" / f"{Path(rgb).stem or 'sequence'}_cstrack.mp4"
+    """``output/demo/<rgb name>_cstrack.webm``."""
+    return Path("output") / "demo" / f"{Path(rgb).stem or 'sequence'}_cstrack.webm"
 
 
 def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Sequence[float]] = None,
@@ -250,10 +273,12 @@ def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Se
              fps: Optional[float] = None, progress: Callable[[str], None] = print) -> Dict[str, Any]:
     """Track the target through the RGB / X pair and write the box file and the annotated video.
 
-    Returns ``{"video", "boxes", "frames", "fps" (tracking speed), "x_type", "tracker"}``.
+    Returns ``{"video", "codec", "browser_playable", "boxes", "frames", "fps" (tracking speed), "x_type",
+    "tracker"}``.
     The box file has one ``x,y,w,h`` line per frame (pixels, row 0 = the initial box).
     """
     rgb_source, x_source = FrameSource(rgb, "RGB"), FrameSource(x, "X")
+    pair_by_number(rgb_source, x_source)
     if len(rgb_source) != len(x_source):
         raise DemoError(f"the RGB and X sequences differ in length: {rgb_source.path} has {len(rgb_source)} frames, "
                         f"{x_source.path} has {len(x_source)}. Pass two sequences of the same frames.")
@@ -266,7 +291,7 @@ def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Se
     frame0, shown0 = prepare_pair(first_rgb, first_x, x_type, "in frame 1")
     height, width = frame0.shape[:2]
     box = tuple(float(v) for v in init) if init is not None else select_box(first_rgb)
-    check_box_in_image(box, width, height)
+    check_init_box(box, width, height)
     tracker, description = load_tracker(checkpoint, script, config, TRACKER_DATASET[x_type], device)
     progress(f"tracking {n} frames ({width}x{height}, X = {x_type}) with {description}")
 
@@ -294,16 +319,15 @@ def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Se
                 progress(f"  frame {index + 1}/{n}  {index / max(timing['seconds'], 1e-9):.1f} FPS")
 
     try:
-        video, count = write_video(out, frames(), fps=fps or rgb_source.fps or x_source.fps or 15.0)
-        check_video(video, count)
+        video = write_video(out, frames(), fps=fps or rgb_source.fps or x_source.fps or 15.0)
+        check_video(video.path, video.frames)
     except VideoWriteError as e:
         raise DemoError(str(e)) from e
-    boxes_out.parent.mkdir(parents=True, exist_ok=True)
-    boxes_out.write_text("".join(",".join(f"{v:.2f}" for v in b) + "\n" for b in boxes), encoding="utf-8")
-    return {"video": str(video), "boxes": str(boxes_out), "frames": count, "x_type": x_type,
+    atomic_write_text(boxes_out, "".join(",".join(f"{v:.2f}" for v in b) + "\n" for b in boxes))
+    return {"video": str(video.path), "codec": video.codec.name, "browser_playable": video.codec.browser_playable,
+            "boxes": str(boxes_out), "frames": video.frames, "x_type": x_type,
             "fps": (n - 1) / timing["seconds"] if timing["seconds"] > 0 else float("nan"), "tracker": description}
 
 
-__all__ = ["DemoError", "FrameSource", "TRACKER_DATASET", "X_TYPES", "check_box_in_image", "default_output",
-           "gui_unavailable_reason", "load_tracker", "parse_box", "prepare_pair", "resolve_x_type", "run_demo",
-           "select_box"]
+__all__ = ["DemoError", "FrameSource", "MIN_BOX_SIDE", "TRACKER_DATASET", "X_TYPES", "check_init_box",
+           "default_output", "load_tracker", "pair_by_number", "parse_box", "prepare_pair", "resolve_x_type", "run_demo", "select_box"]

@@ -363,12 +363,15 @@ class Quickstart:
                     preview["frame"] = frame
                 yield frame
 
-        video, count = write_video(self.report_dir / f"{seq.name}.mp4", frames(), fps=self.profile.fps)
+        written = write_video(self.report_dir / f"{seq.name}.webm", frames(), fps=self.profile.fps)
+        video, count = written.path, written.frames
         info = check_video(video, count)
         still = self.report_dir / f"{seq.name}_frame{preview_index + 1:04d}.png"
         if not cv2.imwrite(str(still), preview["frame"], [cv2.IMWRITE_PNG_COMPRESSION, 9]):
             raise QuickstartError(f"cannot write {still}")
-        self.echo(f"      {video.name}: {count} frames {info['width']}x{info['height']}, read back by OpenCV")
+        self.echo(f"      {video.name}: {count} frames {info['width']}x{info['height']}, {written.codec.name} "
+                  f"({'plays in browsers' if written.codec.browser_playable else 'not playable in browsers'}), "
+                  f"read back by OpenCV")
         return {"files": {"video": str(video), "frame_png": str(still)}, "sequence": seq.name, "frames": count}
 
     # ------------------------------------------------------------------ the whole run

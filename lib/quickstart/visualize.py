@@ -5,20 +5,27 @@ Used by the quickstart (ground truth and prediction on a synthetic test sequence
 
     frames = (annotate_pair(rgb, x, [(gt, GT_COLOR, "ground truth"), (pred, PRED_COLOR, "CSTrack")],
                             header=f"frame {i}") for i, (rgb, x, gt, pred) in enumerate(...))
-    path, count = write_video("out.mp4", frames, fps=15)
-    assert read_video_info(path)["frames"] == count
+    video = write_video("out.webm", frames, fps=15)
+    assert read_video_info(video.path)["frames"] == video.frames
 
-``.mp4`` files use the ``mp4v`` codec and ``.avi`` files ``MJPG``; both are encoded and decoded by
-every OpenCV wheel, headless ones included (H.264 is not available in all of them). A writer that
-cannot be opened for ``.mp4`` falls back to ``.avi`` with a warning.
+Browsers play VP8 in WebM and H.264 in MP4, not the ``mp4v`` (MPEG-4 Part 2) codec that every OpenCV
+build writes. So ``.webm`` (the default of both tools) is written as VP8 (the OpenCV wheels ship
+libvpx; VP9 is several times slower to encode), ``.mp4`` as H.264 where the build can encode it,
+else ``mp4v``, and ``.avi`` as MJPG. When the requested format cannot be written, the next one of
+:data:`CODECS` is used (``.webm`` -> ``.mp4`` -> ``.avi``) with a one-line warning naming the file
+that was written and whether browsers play it.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -31,7 +38,26 @@ Color = Tuple[int, int, int]
 GT_COLOR: Color = (60, 220, 60)       # BGR green
 PRED_COLOR: Color = (40, 80, 255)     # BGR red-orange
 STATIC_COLOR: Color = (200, 200, 200)
-CODECS: Dict[str, str] = {".mp4": "mp4v", ".avi": "MJPG"}
+
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A FourCC OpenCV is asked for, its common name, and whether browsers play it in its container."""
+
+    fourcc: str
+    name: str
+    browser_playable: bool
+
+
+# Per extension, the codecs to try in order; a format none of them can write falls back to the next
+# extension of FALLBACK_ORDER.
+CODECS: Dict[str, Tuple[Codec, ...]] = {
+    ".webm": (Codec("VP80", "VP8", True),),
+    ".mp4": (Codec("avc1", "H.264", True), Codec("mp4v", "MPEG-4 Part 2", False)),
+    ".avi": (Codec("MJPG", "Motion JPEG", False),),
+}
+FALLBACK_ORDER = (".webm", ".mp4", ".avi")
 HEADER_HEIGHT = 22
 LEGEND_HEIGHT = 20
 
@@ -116,41 +142,75 @@ def annotate_pair(rgb_bgr: np.ndarray, x_bgr: np.ndarray,
     return np.vstack([top, body, legend])
 
 
-def _open_writer(path: Path, size: Tuple[int, int], fps: float) -> Tuple[cv2.VideoWriter, Path]:
-    """A VideoWriter for ``path`` (codec by extension); an .mp4 that cannot be opened becomes .avi."""
+@dataclass(frozen=True)
+class WrittenVideo:
+    """A finished video: where it is, how many frames it holds and how it is encoded."""
+
+    path: Path
+    frames: int
+    codec: Codec
+
+
+@contextlib.contextmanager
+def _native_stderr_to(sink) -> Iterator[None]:
+    """Send what native code prints on file descriptor 2 to ``sink`` (a file) for the duration.
+
+    Opening a writer makes FFmpeg / OpenCV print lines such as "tag 'VP80' is not supported ... fallback"
+    for a codec that then works, or an error block per hardware H.264 encoder it probes; those are noise
+    to a user who gets a working file, and are shown only when no codec could be opened.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        os.dup2(sink.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _open_writer(path: Path, size: Tuple[int, int], fps: float) -> Tuple[cv2.VideoWriter, Path, Codec]:
+    """A VideoWriter for ``path``: the first codec of its extension that opens, else the next extension's."""
     suffix = path.suffix.lower()
     if suffix not in CODECS:
-        raise VideoWriteError(f"{path}: unsupported video extension '{path.suffix}'; use .mp4 or .avi")
+        raise VideoWriteError(f"{path}: unsupported video extension '{path.suffix}'; use {', '.join(FALLBACK_ORDER)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*CODECS[suffix]), float(fps), size)
-    if writer.isOpened():
-        return writer, path
-    writer.release()
-    if suffix == ".mp4":
-        fallback = path.with_suffix(".avi")
-        logger.warning("OpenCV cannot write %s with codec mp4v; writing %s (MJPG) instead", path, fallback)
-        writer = cv2.VideoWriter(str(fallback), cv2.VideoWriter_fourcc(*CODECS[".avi"]), float(fps), size)
-        if writer.isOpened():
-            return writer, fallback
-        writer.release()
-    raise VideoWriteError(f"OpenCV cannot open a video writer for {path} (codec {CODECS[suffix]}, size {size})")
+    candidates = FALLBACK_ORDER[FALLBACK_ORDER.index(suffix):]
+    tried: List[str] = []
+    with tempfile.TemporaryFile(mode="w+") as native_output:
+        for extension in candidates:
+            target = path.with_suffix(extension)
+            for codec in CODECS[extension]:
+                with _native_stderr_to(native_output):
+                    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*codec.fourcc), float(fps), size)
+                if writer.isOpened():
+                    return writer, target, codec
+                writer.release()
+                target.unlink(missing_ok=True)
+                tried.append(f"{extension} {codec.name}")
+        native_output.seek(0)
+        details = native_output.read().strip()
+    raise VideoWriteError(f"OpenCV cannot open a video writer for {path} (size {size}; tried {', '.join(tried)})"
+                          + (f"; OpenCV said: {details.splitlines()[-1]}" if details else ""))
 
 
-def write_video(path: PathLike, frames: Iterable[np.ndarray], fps: float = 15.0) -> Tuple[Path, int]:
-    """Write BGR frames (all the same size) to ``path``; returns (the path actually written, frame count).
+def write_video(path: PathLike, frames: Iterable[np.ndarray], fps: float = 15.0) -> WrittenVideo:
+    """Write BGR frames (all the same size) to ``path`` or, if its format cannot be written, a fallback.
 
     The file is written under a temporary name and renamed when complete, so a finished-looking video
-    is never a partial one. Raises :class:`VideoWriteError` if no frame was given or writing fails.
+    is never a partial one. A fallback (another codec or extension) is logged as one warning line.
+    Raises :class:`VideoWriteError` if no frame was given or writing fails.
     """
     path = Path(path)
     writer = None
     tmp = None
+    codec = None
     count = 0
     try:
         for frame in frames:
             if writer is None:
                 size = frame.shape[:2]
-                writer, tmp = _open_writer(path.with_name(f".tmp_{path.name}"), (size[1], size[0]), fps)
+                writer, tmp, codec = _open_writer(path.with_name(f".tmp_{path.name}"), (size[1], size[0]), fps)
             if frame.shape[:2] != size:
                 raise VideoWriteError(f"{path}: frame {count} is {frame.shape[:2]}, the video is {size}")
             writer.write(np.ascontiguousarray(frame))
@@ -165,7 +225,11 @@ def write_video(path: PathLike, frames: Iterable[np.ndarray], fps: float = 15.0)
     writer.release()
     final = path.with_suffix(tmp.suffix)
     os.replace(tmp, final)
-    return final, count
+    if final != path or codec is not CODECS[path.suffix.lower()][0]:
+        logger.warning("this OpenCV build cannot write %s as %s; wrote %s (%s), which browsers %s",
+                       path.name, CODECS[path.suffix.lower()][0].name, final, codec.name,
+                       "play" if codec.browser_playable else "do not play (VLC and ffplay do)")
+    return WrittenVideo(final, count, codec)
 
 
 def read_video_info(path: PathLike) -> Dict[str, float]:
@@ -197,5 +261,6 @@ def check_video(path: PathLike, expected_frames: int) -> Dict[str, float]:
     return info
 
 
-__all__ = ["GT_COLOR", "PRED_COLOR", "STATIC_COLOR", "VideoWriteError", "annotate_pair", "box_is_valid",
-           "check_video", "draw_box", "read_video_info", "to_bgr", "write_video"]
+__all__ = ["CODECS", "Codec", "FALLBACK_ORDER", "GT_COLOR", "PRED_COLOR", "STATIC_COLOR", "VideoWriteError",
+           "WrittenVideo", "annotate_pair", "box_is_valid", "check_video", "draw_box", "read_video_info", "to_bgr",
+           "write_video"]

@@ -15,7 +15,8 @@ import torch
 
 from lib.config import load_config
 from lib.models import build_model
-from lib.quickstart.demo import DemoError, gui_unavailable_reason, prepare_pair, run_demo
+from lib.quickstart.demo import DemoError, check_init_box, prepare_pair, run_demo
+from lib.quickstart.display import gui_unavailable_reason
 from lib.quickstart.synthetic_rgbt import render_sequence
 from lib.utils.checkpoint import save_network
 from lib.utils.rgbx import get_x_frame
@@ -86,13 +87,13 @@ def check_outputs(out, init):
     assert not list(Path(out).parent.glob(".tmp_*"))
 
 
-@pytest.mark.parametrize("rgb_key, x_key, x_type", [
-    ("rgb", "thermal", "thermal"),              # two frame folders
-    ("rgb_video", "thermal_video", "thermal"),  # two video files
-    ("rgb_video", "depth", "depth"),            # a video and 16-bit depth PNGs (auto-detected)
+@pytest.mark.parametrize("rgb_key, x_key, x_type, extension", [
+    ("rgb", "thermal", "thermal", ".webm"),             # two frame folders
+    ("rgb_video", "thermal_video", "thermal", ".mp4"),  # two video files
+    ("rgb_video", "depth", "depth", ".avi"),            # a video and 16-bit depth PNGs (auto-detected)
 ])
-def test_demo_writes_boxes_and_a_readable_video(cli, inputs, tmp_path, capsys, rgb_key, x_key, x_type):
-    out = tmp_path / "out.mp4"
+def test_demo_writes_boxes_and_a_readable_video(cli, inputs, tmp_path, capsys, rgb_key, x_key, x_type, extension):
+    out = tmp_path / f"out{extension}"
     assert cli.main(["--rgb", str(inputs[rgb_key]), "--x", str(inputs[x_key]), "--checkpoint", str(inputs["checkpoint"]),
                      "--init", inputs["init"], "--out", str(out), *TINY]) == 0
     check_outputs(out, inputs["init"])
@@ -129,10 +130,20 @@ def test_mismatched_frame_counts(inputs, tmp_path):
     short.mkdir()
     for path in sorted(inputs["thermal"].iterdir())[:N - 2]:
         (short / path.name).write_bytes(path.read_bytes())
-    with pytest.raises(DemoError, match=rf"differ in length: .* has {N} frames, .* has {N - 2}"):
+    with pytest.raises(DemoError, match=rf"do not pair up: .*{N - 1:05d}.jpg has no X frame with number {N - 1}"):
         _demo(inputs, tmp_path, x=short)
-    with pytest.raises(DemoError, match="differ in length"):
+    with pytest.raises(DemoError, match=rf"differ in length: .* has {N} frames, .* has {N - 2}"):
         _demo(inputs, tmp_path, rgb=inputs["rgb_video"], x=short)
+
+
+def test_folders_are_paired_by_frame_number(inputs, tmp_path):
+    """X frames numbered from 0 while RGB starts at 1: same count, but frame 1 has no partner."""
+    shifted = tmp_path / "shifted"
+    shifted.mkdir()
+    for path in sorted(inputs["thermal"].iterdir()):
+        (shifted / f"{int(path.stem) - 1:05d}.jpg").write_bytes(path.read_bytes())
+    with pytest.raises(DemoError, match=r"do not pair up: .*00000.jpg has no RGB frame with number 0"):
+        _demo(inputs, tmp_path, x=shifted)
 
 
 def test_unreadable_and_missing_files(inputs, tmp_path):
@@ -187,7 +198,7 @@ def test_missing_init_without_a_display_asks_for_init(inputs, tmp_path, monkeypa
 
 
 def test_bad_init_values(cli, inputs, tmp_path):
-    for bad in ("1,2,3", "a,b,c,d", "10,10,0,5"):
+    for bad in ("1,2,3", "a,b,c,d", "10,10,0,5", "1,2,nan,4"):
         with pytest.raises(SystemExit) as info:
             cli.main(["--rgb", str(inputs["rgb"]), "--x", str(inputs["thermal"]), "--checkpoint",
                       str(inputs["checkpoint"]), "--init", bad, *TINY])
@@ -196,14 +207,51 @@ def test_bad_init_values(cli, inputs, tmp_path):
         _demo(inputs, tmp_path, init=[500, 500, 10, 10])
 
 
-def test_cli_exit_status_and_message(inputs, tmp_path):
-    """The script itself: exit status 2 and a one-line 'error:' for a user mistake (here, no --init, headless)."""
+@pytest.mark.parametrize("box, message", [
+    ((0, 0, 1e6, 1e6), r"larger than the first frame \(160x120\)"),      # OpenCV would allocate a 4e6-px crop
+    ((10, 10, 161, 20), "larger than the first frame"),
+    ((10, 10, 0.5, 40), "at least 2 pixels wide and high"),
+    ((10, 10, 40, float("inf")), "must be finite"),
+    ((150, 50, 30, 30), "centre must be inside the frame"),                # more than half outside on the right
+    ((-20, -20, 30, 30), "centre must be inside the frame"),
+])
+def test_init_box_is_checked_against_the_frame(box, message):
+    with pytest.raises(DemoError, match=message) as err:
+        check_init_box(box, 160, 120)
+    assert "\n" not in str(err.value) and str(err.value).startswith("--init ")
+
+
+def test_init_boxes_a_user_can_draw_are_accepted():
+    for box in ((0, 0, 160, 120), (140, 100, 30, 30), (-5, -5, 20, 20), (10.5, 20.25, 2, 2)):
+        check_init_box(box, 160, 120)
+
+
+def test_huge_init_box_is_refused_before_any_crop(cli, inputs, tmp_path, capsys):
+    """The CLI answers with one line and exit status 2 instead of trying to allocate a giant crop."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--rgb", str(inputs["rgb"]), "--x", str(inputs["thermal"]), "--checkpoint", str(inputs["checkpoint"]),
+                  "--init", "0,0,100000000,100000000", "--out", str(tmp_path / "o.webm"), *TINY])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --init 0,0,1e+08,1e+08: the box is larger than the first frame")
+    assert not (tmp_path / "o.webm").exists()
+
+
+@pytest.mark.parametrize("display", [None, ":%d"], ids=["no DISPLAY", "dead DISPLAY"])
+def test_cli_exit_status_and_message(inputs, tmp_path, display):
+    """The script itself: exit status 2 and a one-line 'error:' for a user mistake (here, no --init and no
+    usable display). With a DISPLAY nothing answers on, Qt would abort the process (status 134)."""
     if not sys.platform.startswith("linux"):
-        pytest.skip("the no-display rule is Linux-specific")
+        pytest.skip("the display rules are Linux-specific")
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    if display is not None:
+        number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+        env["DISPLAY"] = display % number
     result = subprocess.run([sys.executable, str(DEMO), "--rgb", str(inputs["rgb"]), "--x", str(inputs["thermal"]),
                              "--checkpoint", str(inputs["checkpoint"]), *TINY], cwd=str(tmp_path), env=env,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: cannot ask for the first box") and "--init" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    if display is not None:
+        assert f"no X server answers on DISPLAY={env['DISPLAY']}" in result.stderr
