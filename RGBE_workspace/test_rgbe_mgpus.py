@@ -1,13 +1,13 @@
-"""Run CSTrack on VisEvent and write the reference result files (EVALUATION.md §2.2).
+"""Run CSTrack on VisEvent and write the reference result files (``docs/evaluation.md``).
 
     python RGBE_workspace/test_rgbe_mgpus.py --script_name cstrack_s2 --yaml_name cstrack_s2 \
         --dataset_name VisEvent --checkpoint /path/CSTRACK_S2_ep0050.pth.tar --threads 2 --num_gpus 1
 
 Results: ``<save_dir>/output/test/tracking_results/<yaml>/VisEvent_<epoch>/<seq>.txt`` (comma separated
 ``%.14f`` x,y,w,h from the first present frame: leading absent frames are dropped as the reference
-does), one ``<seq>_time.txt`` each; finished sequences are skipped, so an interrupted run is resumed
-by running the same command again. Score them with the official MATLAB toolkit or
-``lib.test.analysis.evaluate_tracker``.
+does), one ``<seq>_time.txt`` each. Sequences finished by the same weights, config and code are
+skipped, so an interrupted run is resumed by running the same command again. Options and messages:
+``lib/test/evaluation/cli.py``.
 """
 import os
 import sys
@@ -15,7 +15,7 @@ import sys
 # Run by path: make the repository importable without an install (lib/ itself never edits sys.path).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lib.test.evaluation.running import main  # noqa: E402
+from lib.test.evaluation.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["VisEvent"], description=__doc__.splitlines()[0]))

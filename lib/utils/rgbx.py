@@ -27,20 +27,42 @@ _JPEG_EOI = b"\xff\xd9"
 _PNG_IEND = b"IEND\xaeB`\x82"
 
 
-def _check_complete(path: str, data: bytes) -> None:
-    """Raise :class:`FrameReadError` when an image file is visibly cut short (JPEG, PNG, BMP)."""
+_TAIL_BYTES = 4096  # enough for an end marker behind any padding seen in practice
+
+
+def _check_complete(path: str, head: bytes, tail: bytes, size: int) -> None:
+    """Raise :class:`FrameReadError` when an image file is visibly cut short (JPEG, PNG, BMP).
+
+    ``head`` and ``tail`` are the file's first and last bytes (at least 6 and up to 4096), ``size`` its length.
+    """
     ext = os.path.splitext(path)[1].lower()
     if ext in (".jpg", ".jpeg"):
-        ok = data[:2] == b"\xff\xd8" and _JPEG_EOI in data.rstrip(b"\x00\r\n ")[-64:]
+        ok = head[:2] == b"\xff\xd8" and _JPEG_EOI in tail.rstrip(b"\x00\r\n ")[-64:]
     elif ext == ".png":
-        ok = _PNG_IEND in data[-64:]
+        ok = _PNG_IEND in tail[-64:]
     elif ext == ".bmp":
-        ok = len(data) >= 6 and int.from_bytes(data[2:6], "little") <= len(data)
+        ok = size >= 6 and int.from_bytes(head[2:6], "little") <= size
     else:
         return
     if not ok:
-        raise FrameReadError(f"cannot read image {path}: the file is truncated or damaged ({len(data)} bytes, "
+        raise FrameReadError(f"cannot read image {path}: the file is truncated or damaged ({size} bytes, "
                              f"no {ext[1:].upper()} end marker); copy or extract it again")
+
+
+def check_image_file(path: str) -> None:
+    """Refuse a missing, unreadable or truncated image file without decoding it (reads its two ends only)."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - _TAIL_BYTES))
+            tail = handle.read()
+    except FileNotFoundError:
+        raise FrameReadError(f"cannot read image {path}: file does not exist") from None
+    except OSError as e:
+        raise FrameReadError(f"cannot read image {path}: {e.strerror or e}") from None
+    _check_complete(path, head, tail, size)
 
 
 def imread(path: str, flags: int) -> np.ndarray:
@@ -53,7 +75,7 @@ def imread(path: str, flags: int) -> np.ndarray:
         raise FrameReadError(f"cannot read image {path}: file does not exist") from None
     except OSError as e:
         raise FrameReadError(f"cannot read image {path}: {e.strerror or e}") from None
-    _check_complete(path, data)
+    _check_complete(path, data[:8], data[-_TAIL_BYTES:], len(data))
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None or img.size == 0:
         raise FrameReadError(f"cannot read image {path}: OpenCV cannot decode it")

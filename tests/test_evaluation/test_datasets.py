@@ -1,4 +1,4 @@
-"""Benchmark readers on tiny synthetic datasets in the real layouts (EVALUATION.md §2, §4)."""
+"""Benchmark readers on tiny synthetic datasets in the real layouts (``docs/evaluation.md``)."""
 from pathlib import Path
 
 import cv2
@@ -7,11 +7,12 @@ import pytest
 
 from lib.registry import BENCHMARKS
 from lib.test.evaluation import DatasetError, load_benchmark
-from lib.test.evaluation.data import list_frames, load_boxes
-from lib.test.vot.prepare_dataset import prepare_dataset
-from lib.utils.rgbx import depth_to_colormap
+from lib.test.evaluation.data import load_boxes
+from lib.test.vot.prepare_dataset import main as prepare_main, prepare_dataset
+from lib.utils.rgbx import FrameReadError, depth_to_colormap
 
 from tests.test_evaluation import benchmark_data as syn
+from tests.test_workspaces.vot_workspace import require_toolkit
 
 
 def test_all_benchmarks_registered():
@@ -33,16 +34,16 @@ def test_lasher_counts_gt_and_mixed_frame_names(tmp_path):
     assert seq.init_bbox == [10.0, 8.0, 16.0, 12.0]
     frame = seq.frame(3)
     assert frame.shape == (48, 64, 6) and frame.dtype == np.uint8
-    # rgbrgb: RGB then the thermal image converted BGR -> RGB (EVALUATION.md §2.3)
+    # rgbrgb: RGB then the thermal image converted BGR -> RGB (docs/evaluation.md)
     bgr = cv2.imread(seq.rgb_frames[3])
     np.testing.assert_array_equal(frame[..., :3], bgr[..., ::-1])
     np.testing.assert_array_equal(frame[..., 3:], cv2.imread(seq.x_frames[3])[..., ::-1])
 
 
-def test_lasher_count_mismatch_is_a_clear_error(tmp_path):
+def test_lasher_missing_x_frame_is_named(tmp_path):
     syn.make_rgbt(tmp_path, {"a": 6})
     (tmp_path / "a" / "infrared" / "i005.jpg").unlink()
-    with pytest.raises(DatasetError, match=r"'a': 6 visible frames but 5 infrared"):
+    with pytest.raises(DatasetError, match=r"LasHeR sequence 'a': .*v005.jpg has no X frame with number 5"):
         load_benchmark("LasHeR", str(tmp_path))
     syn.make_rgbt(tmp_path / "other", {"c": 6})
     lines = (tmp_path / "other" / "c" / "visible.txt").read_text().splitlines()
@@ -136,7 +137,7 @@ def test_unknown_sequence_and_benchmark(tmp_path):
         load_benchmark("LaSOTX", str(tmp_path))
 
 
-def test_box_and_frame_helpers(tmp_path):
+def test_box_file_reader(tmp_path):
     (tmp_path / "gt.txt").write_text("1,2,3,4\n5\t6\t7\t8\n\nnan,nan,nan,nan\n0\n9 10 11 12\n")
     boxes = load_boxes(str(tmp_path / "gt.txt"))
     assert boxes.shape == (5, 4) and np.isnan(boxes[2]).all() and np.isnan(boxes[3]).all()
@@ -144,11 +145,6 @@ def test_box_and_frame_helpers(tmp_path):
     (tmp_path / "bad.txt").write_text("1,2,3\n")
     with pytest.raises(DatasetError, match=r"bad.txt:1: 3 values, expected 4"):
         load_boxes(str(tmp_path / "bad.txt"))
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for name in ["img10.png", "img2.bmp", "img1.jpg", "notes.txt"]:
-        (frames / name).write_bytes(b"")
-    assert [Path(p).name for p in list_frames(str(frames))] == ["img1.jpg", "img2.bmp", "img10.png"]
 
 
 def test_prepare_dataset_writes_metadata_the_reader_and_toolkit_use(tmp_path):
@@ -161,11 +157,55 @@ def test_prepare_dataset_writes_metadata_the_reader_and_toolkit_use(tmp_path):
     text = (root / "a" / "sequence").read_text()
     assert "channels.color=color/%08d.jpg" in text and "channels.depth=depth/%08d.png" in text
     assert (workspace / "sequences").resolve() == root.resolve()
-    pytest.importorskip("vot.dataset", reason="VOT toolkit not installed (install.sh)")
+    require_toolkit()
     from vot.dataset import load_dataset
 
     dataset = load_dataset(str(workspace / "sequences"))
     assert len(dataset) == 2 and len(dataset["b"]) == 4 and set(dataset["b"].channels()) == {"color", "depth"}
     (root / "b" / "depth" / "00000002.png").unlink()
-    with pytest.raises(DatasetError, match="without gaps"):
+    with pytest.raises(DatasetError, match=r"color/00000002.jpg has no X frame with number 2"):
         prepare_dataset(str(root), overwrite=True)
+
+
+def test_prepare_dataset_refuses_truncated_frames_in_one_line(tmp_path, capsys):
+    root = syn.make_rgbd(tmp_path / "data", {"a": 3}, vot_metadata=False)
+    depth = root / "a" / "depth" / "00000003.png"
+    depth.write_bytes(depth.read_bytes()[:-30])
+    assert prepare_main([str(root)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ") and str(depth) in err and "truncated" in err
+    assert not (root / "a" / "sequence").exists()
+
+
+def test_one_x_frame_removed_and_one_added_at_the_end_is_caught_in_every_reader(tmp_path):
+    """Positional pairing would shift every later pair by one frame; pairing by number names the gap."""
+    syn.make_rgbt(tmp_path / "lasher", {"a": 6})
+    ir = tmp_path / "lasher" / "a" / "infrared"
+    (ir / "i002.jpg").unlink()
+    (ir / "i005.jpg").rename(ir / "i006.jpg")
+    (ir / "i004.jpg").replace(ir / "i005.jpg")
+    with pytest.raises(DatasetError, match=r"v002.jpg has no X frame with number 2"):
+        load_benchmark("LasHeR", str(tmp_path / "lasher"))
+    syn.make_visevent(tmp_path / "visevent", {"s": 5})
+    (tmp_path / "visevent" / "s" / "event_imgs" / "frame0001.bmp").unlink()
+    (tmp_path / "visevent" / "s" / "event_imgs" / "frame0004.bmp").rename(
+        tmp_path / "visevent" / "s" / "event_imgs" / "frame0005.bmp")
+    with pytest.raises(DatasetError, match=r"VisEvent sequence 's': .*frame0001.bmp has no X frame"):
+        load_benchmark("VisEvent", str(tmp_path / "visevent"))
+    for metadata in (True, False):
+        root = syn.make_rgbd(tmp_path / f"rgbd{metadata}", {"d": 5}, vot_metadata=metadata)
+        depth = root / "d" / "depth"
+        (depth / "00000002.png").unlink()
+        (depth / "00000005.png").rename(depth / "00000006.png")
+        with pytest.raises(DatasetError, match=r"00000002.(png is missing|jpg has no X frame)"):
+            load_benchmark("DepthTrack", str(root))
+
+
+def test_a_truncated_frame_is_named_when_read(tmp_path):
+    syn.make_visevent(tmp_path, {"s": 4})
+    frame = tmp_path / "s" / "vis_imgs" / "frame0002.bmp"
+    frame.write_bytes(frame.read_bytes()[:-100])
+    seq = load_benchmark("VisEvent", str(tmp_path))["s"]
+    assert seq.frame(1).shape == (48, 64, 6)
+    with pytest.raises(FrameReadError, match=r"frame0002.bmp: the file is truncated"):
+        seq.frame(2)

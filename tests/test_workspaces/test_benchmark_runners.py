@@ -1,9 +1,10 @@
 """End to end: ``RGBT_workspace/test_rgbt_mgpus.py`` and ``RGBE_workspace/test_rgbe_mgpus.py`` on
-synthetic LasHeR / RGBT234 / VisEvent folders with a tiny-config checkpoint (EVALUATION.md §2.1, §2.2).
+synthetic LasHeR / RGBT234 / VisEvent folders with a tiny-config checkpoint (``docs/evaluation.md``).
 
 Checks one row per frame, the reference delimiter / number format and first row, the default results
-tree, worker processes, and that a run killed part-way and restarted ends with the same files as an
-uninterrupted run.
+tree, worker processes, that a run killed part-way (serial, or the parent of two workers by ``kill -9``,
+whose workers must die with it) and restarted ends with the same files as an uninterrupted run, and that
+a second runner on the same folder stops with a message naming the first.
 """
 import os
 import runpy
@@ -50,11 +51,12 @@ def _run_in_process(script: Path, args: list, monkeypatch) -> None:
 
 
 def _results(folder: Path) -> dict:
-    """Result files by name (timing files differ from run to run and are left out)."""
+    """Result files by name (timing files, the manifest and the lock differ from run to run and are left out)."""
     return {p.name: p.read_text() for p in sorted(folder.iterdir())
-            if p.is_file() and not p.name.endswith("_time.txt")}
+            if p.is_file() and not p.name.endswith("_time.txt") and p.name.endswith(".txt")}
 
 
+@pytest.mark.slow
 def test_rgbt_script_lasher_two_workers_default_tree(tmp_path, checkpoint, monkeypatch):
     data = syn.make_rgbt(tmp_path / "lasher", {"boy": 6, "car": 9, "dog": 5})
     save = tmp_path / "save"
@@ -70,7 +72,7 @@ def test_rgbt_script_lasher_two_workers_default_tree(tmp_path, checkpoint, monke
         gt0 = np.loadtxt(data / name / "visible.txt", delimiter=",")[0]
         assert lines[0] == " ".join("%.18e" % v for v in gt0)  # row 0 = visible GT, np.savetxt format
         rows = np.loadtxt(out / f"{name}.txt")
-        assert rows.shape == (frames, 4) and (rows[1:, 2:] >= 10).all()  # clip_box margin 10 (§2.1)
+        assert rows.shape == (frames, 4) and (rows[1:, 2:] >= 10).all()  # clip_box margin 10 (quirk Q20)
         assert len((out / f"{name}_time.txt").read_text().split()) == frames
     assert "[3/3]" in proc.stdout and "FPS" in proc.stdout and "ETA" in proc.stdout and "mean FPS" in proc.stdout
     # the two workers give the same files as one process
@@ -83,6 +85,7 @@ def test_rgbt_script_lasher_two_workers_default_tree(tmp_path, checkpoint, monke
             np.testing.assert_allclose(np.loadtxt(out / name), np.loadtxt(serial / name), rtol=0, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_rgbt234_and_visevent_formats(tmp_path, checkpoint, monkeypatch):
     data = syn.make_rgbt(tmp_path / "rgbt234", {"orangeman1": 6, "kite": 4}, extra_frames={"orangeman1": 1})
     out = tmp_path / "rgbt234_res"
@@ -92,16 +95,17 @@ def test_rgbt234_and_visevent_formats(tmp_path, checkpoint, monkeypatch):
 
     data = syn.make_visevent(tmp_path / "visevent", {"v1": 7, "v2": 5}, leading_absent={"v1": 2})
     out = tmp_path / "visevent_res"
-    _run_in_process(RGBE_SCRIPT, _args("VisEvent", data, checkpoint, "--results_dir", str(out), "--video", "v1"),
-                    monkeypatch)
+    _run_in_process(RGBE_SCRIPT, _args("VisEvent", data, checkpoint, "--results_dir", str(out), "--video", "v1",
+                                       "--debug", "0"), monkeypatch)  # the authors' --debug is accepted
     assert sorted(p.name for p in out.glob("*.txt")) == ["v1.txt", "v1_time.txt"]
     lines = (out / "v1.txt").read_text().splitlines()
-    assert len(lines) == 5  # the 2 leading absent frames are dropped (§2.2)
+    assert len(lines) == 5  # the 2 leading absent frames are dropped (docs/evaluation.md)
     gt = np.loadtxt(data / "v1" / "groundtruth.txt", delimiter=",")
     assert lines[0] == ",".join("%.14f" % v for v in gt[2])
     assert all(len(line.split(",")) == 4 and len(line.split(",")[0].split(".")[1]) == 14 for line in lines)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_files(tmp_path, checkpoint, monkeypatch):
     names = {"s1": 15, "s2": 15, "s3": 15}
     data = syn.make_rgbt(tmp_path / "lasher", names)
@@ -125,3 +129,78 @@ def test_killed_run_resumes_to_the_same_files(tmp_path, checkpoint, monkeypatch)
     reference = tmp_path / "uninterrupted"
     _run_in_process(RGBT_SCRIPT, _args("LasHeR", data, checkpoint, "--results_dir", str(reference)), monkeypatch)
     assert _results(out) == _results(reference)
+
+
+def _children(pid: int) -> list:
+    """Pids of the direct children of ``pid`` (Linux /proc)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for a reaper counts as dead)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find the worker processes")
+def test_kill_9_of_the_parent_takes_its_workers_along_and_a_rerun_completes(tmp_path, checkpoint):
+    data = syn.make_rgbt(tmp_path / "lasher", {f"s{i}": 40 for i in range(4)})
+    out = tmp_path / "res"
+    command = [sys.executable, str(RGBT_SCRIPT), *_args("LasHeR", data, checkpoint, "--results_dir", str(out),
+                                                        "--threads", "2")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not (out / "run_manifest.json").exists():  # written once both workers built their trackers
+            assert proc.poll() is None and time.time() < deadline, "the run ended before it started tracking"
+            time.sleep(0.02)
+        workers = [p for p in _children(proc.pid)
+                   if "spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
+        assert len(workers) == 2 and all(_alive(p) for p in workers)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    deadline = time.time() + 60
+    while any(_alive(p) for p in workers):
+        assert time.time() < deadline, f"workers {[p for p in workers if _alive(p)]} outlived their parent"
+        time.sleep(0.05)
+    assert len(list(out.glob("s?.txt"))) < 4  # killed part-way
+    rerun = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout
+    assert sorted(p.name for p in out.glob("s?.txt")) == ["s0.txt", "s1.txt", "s2.txt", "s3.txt"]
+    assert not list(out.glob(".tmp_*"))
+    for name in ("s0", "s1", "s2", "s3"):
+        assert np.loadtxt(out / f"{name}.txt").shape == (40, 4)
+
+
+@pytest.mark.slow
+def test_a_second_runner_on_the_same_folder_stops_naming_the_first(tmp_path, checkpoint):
+    data = syn.make_rgbt(tmp_path / "lasher", {"a": 60, "b": 60})
+    out = tmp_path / "res"
+    other = tmp_path / "CSTRACK_S1_ep0003.pth.tar"
+    other.write_bytes(checkpoint.read_bytes())
+    first = subprocess.Popen([sys.executable, str(RGBT_SCRIPT),
+                              *_args("LasHeR", data, checkpoint, "--results_dir", str(out))],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not (out / "run_manifest.json").exists():
+            assert first.poll() is None and time.time() < deadline, "the first run ended before it started tracking"
+            time.sleep(0.02)
+        second = subprocess.run([sys.executable, str(RGBT_SCRIPT),
+                                 *_args("LasHeR", data, other, "--results_dir", str(out))],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        assert first.poll() is None, "the first run finished before the second started; use longer sequences"
+    finally:
+        first.kill()
+        first.wait(timeout=60)
+    assert second.returncode == 2
+    error = second.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: ") and f"in use by another runner (pid {first.pid} on " in error
+    assert "Traceback" not in second.stderr

@@ -1,9 +1,9 @@
 """Benchmark sequences: frame paths, ground truth and the 6-channel frame reader used at test time.
 
-A :class:`Sequence` knows its RGB and X frame files (paired by position), the ground truth ``(N, 4)``
+A :class:`Sequence` knows its RGB and X frame files (paired by frame number), the ground truth ``(N, 4)``
 ``[x, y, w, h]`` (NaN rows = no box), how to turn a frame pair into the ``H x W x 6`` uint8 array the
 tracker takes (``rgbrgb`` for thermal / event, ``rgbcolormap`` with depth clipping for depth,
-EVALUATION.md §2.3) and per-dataset extras (absent labels, the infrared ground truth, VOT anchors).
+``docs/evaluation.md``) and per-dataset extras (absent labels, the infrared ground truth, VOT anchors).
 A :class:`Benchmark` is the ordered list of sequences of one test set plus what the runner needs to
 write results in that benchmark's reference format.
 """
@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Sequence as SequenceT
+from typing import Any, Dict, Iterator, List, Tuple
 
 import numpy as np
 
 from lib.utils.annotations import AnnotationError, read_boxes, read_values
+from lib.utils.frame_lists import FramePairingError, list_frames, pair_frames
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 class DatasetError(RuntimeError):
@@ -31,7 +29,7 @@ class DatasetError(RuntimeError):
 
 @dataclass(frozen=True)
 class ResultFormat:
-    """How one benchmark's reference writes a result file (EVALUATION.md §2).
+    """How one benchmark's reference writes a result file (``docs/evaluation.md``).
 
     ``layout`` is ``"flat"`` (``<dir>/<seq>.txt``, one ``x y w h`` row per frame, row 0 = ground truth)
     or ``"vot_longterm"`` (``<dir>/<seq>/<seq>_001.txt`` + ``_confidence.value``, VOT toolkit layout).
@@ -42,24 +40,18 @@ class ResultFormat:
     layout: str = "flat"
 
 
-def frame_index_key(path: str) -> tuple:
-    """Sort key: the last number in the file name, then the name (handles unpadded LasHeR names)."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    numbers = re.findall(r"\d+", stem)
-    return (0, int(numbers[-1]), stem) if numbers else (1, 0, stem)
+def paired_frames(seq_dir: str, rgb_dir: str, x_dir: str, context: str) -> Tuple[List[str], List[str]]:
+    """Paths of a sequence's RGB and X frames, RGB frame k beside X frame k by frame number.
 
-
-def list_frames(folder: str, extensions: SequenceT[str] = IMAGE_EXTENSIONS) -> List[str]:
-    """Image files of ``folder`` ordered by frame number.
-
-    The reference uses plain ``sorted()``; for the zero-padded names of every released dataset the
-    numeric order is the same, and it stays right for the LasHeR copies whose names were re-padded
-    (``v1.jpg`` ... ``v10.jpg``, PAIN_POINTS A10).
+    Frames are listed and paired by :mod:`lib.utils.frame_lists`; a missing folder, a frame without
+    its partner or a gap in the numbering is a :class:`DatasetError` naming ``context`` and the file.
     """
-    if not os.path.isdir(folder):
-        raise DatasetError(f"frame folder {folder} does not exist")
-    names = [n for n in os.listdir(folder) if os.path.splitext(n)[1].lower() in extensions]
-    return sorted((os.path.join(folder, n) for n in names), key=frame_index_key)
+    rgb_folder, x_folder = os.path.join(seq_dir, rgb_dir), os.path.join(seq_dir, x_dir)
+    try:
+        rgb, x = pair_frames(rgb_folder, list_frames(rgb_folder), x_folder, list_frames(x_folder))
+    except (FileNotFoundError, FramePairingError) as e:
+        raise DatasetError(f"{context}: {e}") from None
+    return [os.path.join(rgb_folder, n) for n in rgb], [os.path.join(x_folder, n) for n in x]
 
 
 def load_boxes(path: str) -> np.ndarray:
@@ -127,7 +119,7 @@ class Benchmark:
     """An ordered set of test sequences plus what the runner needs for this benchmark.
 
     ``tracker_dataset`` is the dataset name the reference passes to the tracker (it selects the
-    template-update threshold: 'lasher' for LasHeR *and* RGBT234, MODEL.md §10.6).
+    template-update threshold: 'lasher' for LasHeR *and* RGBT234, quirk Q13 in ``docs/parity.md``).
     """
 
     name: str

@@ -1,7 +1,8 @@
-"""Test-set readers for the RGB-X benchmarks, registered in ``BENCHMARKS`` (EVALUATION.md §2, §4).
+"""Test-set readers for the RGB-X benchmarks, registered in ``BENCHMARKS`` (layouts: ``docs/evaluation.md``).
 
 Each reader takes an explicit root (tests, ``--dataset_dir``) or falls back to the matching field of
-``lib.config.environment.env_settings()``, checks the on-disk layout and returns a :class:`Benchmark`:
+``lib.config.environment.env_settings()``, checks the on-disk layout and returns a :class:`Benchmark`.
+RGB and X frames are paired by frame number (:func:`~lib.test.evaluation.data.paired_frames`):
 
 * ``LasHeR`` / ``RGBT234``: ``<root>/<seq>/visible|infrared/*.jpg``, ``visible.txt`` / ``infrared.txt``;
 * ``VisEvent``: ``<root>/<seq>/vis_imgs|event_imgs/*.bmp``, ``groundtruth.txt``, ``absent_label.txt``;
@@ -12,17 +13,17 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Callable, Dict, List, Optional, Sequence as SequenceT
+from typing import Callable, Dict, List, Optional, Sequence as SequenceT, Tuple
 
 import numpy as np
 
 from lib.registry import BENCHMARKS
-from lib.test.evaluation.data import (Benchmark, DatasetError, ResultFormat, Sequence, list_frames, load_boxes,
-                                      load_labels)
+from lib.test.evaluation.data import (Benchmark, DatasetError, ResultFormat, Sequence, load_boxes, load_labels,
+                                      paired_frames)
 
 logger = logging.getLogger(__name__)
 
-# EVALUATION.md §2.1: np.savetxt defaults (space, %.18e); §2.2: comma, %.14f.
+# The reference's writers (docs/evaluation.md): np.savetxt defaults (space, %.18e) for RGB-T; comma, %.14f for VisEvent.
 RGBT_FORMAT = ResultFormat(delimiter=" ", fmt="%.18e", layout="flat")
 RGBE_FORMAT = ResultFormat(delimiter=",", fmt="%.14f", layout="flat")
 VOT_LONGTERM_FORMAT = ResultFormat(delimiter=",", fmt="%.4f", layout="vot_longterm")
@@ -86,14 +87,10 @@ def _select(names: List[str], wanted: Optional[SequenceT[str]], benchmark: str, 
 
 
 def _rgbt_sequence(root: str, name: str, benchmark: str) -> Sequence:
-    """One LasHeR / RGBT234 sequence; visible[k] is paired with infrared[k] after sorting by number."""
+    """One LasHeR / RGBT234 sequence; visible and infrared frames paired by frame number."""
     seq_dir = os.path.join(root, name)
-    visible = list_frames(os.path.join(seq_dir, "visible"))
-    infrared = list_frames(os.path.join(seq_dir, "infrared"))
+    visible, infrared = paired_frames(seq_dir, "visible", "infrared", f"{benchmark} sequence '{name}'")
     gt = load_boxes(os.path.join(seq_dir, "visible.txt"))
-    if len(visible) != len(infrared):
-        raise DatasetError(f"{benchmark} sequence '{name}': {len(visible)} visible frames but {len(infrared)} "
-                           f"infrared frames in {seq_dir}")
     extras = {}
     infrared_gt_file = os.path.join(seq_dir, "infrared.txt")
     if os.path.isfile(infrared_gt_file):
@@ -104,7 +101,7 @@ def _rgbt_sequence(root: str, name: str, benchmark: str) -> Sequence:
     elif benchmark == "RGBT234":
         raise DatasetError(f"RGBT234 sequence '{name}': {infrared_gt_file} does not exist")
     if len(visible) != len(gt):
-        # EVALUATION.md §1.2: RGBT234 'orangeman1' has 921 frames and 920 GT rows; the reference tracks all
+        # docs/evaluation.md (RGBT234): 'orangeman1' has 921 frames and 920 GT rows; the reference tracks all
         # frames, initialises with visible.txt row 0 and the toolkit scores the first 920 rows.
         if benchmark == "RGBT234" and len(visible) == len(gt) + 1:
             logger.warning("RGBT234 sequence '%s': %d frames, %d ground-truth rows; tracking all frames as the "
@@ -119,7 +116,7 @@ def _rgbt_sequence(root: str, name: str, benchmark: str) -> Sequence:
 def _rgbt_benchmark(benchmark: str, root: Optional[str], sequences: Optional[SequenceT[str]]) -> Benchmark:
     root = resolve_root(benchmark, root)
     names = _select(list_sequence_dirs(root, benchmark), sequences, benchmark, root)
-    # MODEL.md §10.6: the reference passes 'lasher' for LasHeR and RGBT234 alike (update threshold 0.45).
+    # Quirk Q13 (docs/parity.md): the reference passes 'lasher' for LasHeR and RGBT234 alike (threshold 0.45).
     return Benchmark(benchmark, root, [_rgbt_sequence(root, n, benchmark) for n in names], "lasher", RGBT_FORMAT)
 
 
@@ -136,17 +133,16 @@ def rgbt234(root: Optional[str] = None, sequences: Optional[SequenceT[str]] = No
 
 
 def _visevent_sequence(root: str, name: str) -> Sequence:
-    """One VisEvent sequence with the reference's leading-absent trimming (EVALUATION.md §2.2)."""
+    """One VisEvent sequence with the reference's leading-absent trimming (``docs/evaluation.md``)."""
     seq_dir = os.path.join(root, name)
-    rgb = list_frames(os.path.join(seq_dir, "vis_imgs"))
-    event = list_frames(os.path.join(seq_dir, "event_imgs"))
+    rgb, event = paired_frames(seq_dir, "vis_imgs", "event_imgs", f"VisEvent sequence '{name}'")
     gt = load_boxes(os.path.join(seq_dir, "groundtruth.txt"))
     absent = load_labels(os.path.join(seq_dir, "absent_label.txt"))
     counts = {"vis_imgs": len(rgb), "event_imgs": len(event), "groundtruth.txt": len(gt),
               "absent_label.txt": len(absent)}
     if len(set(counts.values())) != 1:
         raise DatasetError(f"VisEvent sequence '{name}': frame / label counts differ {counts} ({seq_dir})")
-    # EVALUATION.md §2.2: the dataset's absent_label.txt is read as visibility (1 = present) and frames
+    # docs/evaluation.md (VisEvent): the dataset's absent_label.txt is read as visibility (1 = present) and frames
     # before the first present one are dropped: `if absent[0] == 0: k = argmax(absent)`. An all-zero
     # file gives k = 0, i.e. no trimming, as in the reference.
     start = int(np.argmax(absent)) if absent[0] == 0 else 0
@@ -179,31 +175,41 @@ def read_vot_metadata(seq_dir: str) -> Dict[str, str]:
     return metadata
 
 
-def pattern_frames(seq_dir: str, pattern: str) -> List[str]:
-    """Frames of a VOT channel pattern such as ``color/%08d.jpg``: index 1, 2, ... while files exist."""
-    frames = []
+def pattern_pairs(seq_dir: str, color_pattern: str, depth_pattern: str, context: str) -> Tuple[List[str], List[str]]:
+    """Frames of two VOT channel patterns (``color/%08d.jpg``, ``depth/%08d.png``) from index 1 on.
+
+    The toolkit stops a channel at its first missing index; here both channels must have frame k for
+    every k up to the last one either has, so a missing frame is named instead of shifting the pairs.
+    """
+    color, depth = [], []
     index = 1
-    while os.path.isfile(os.path.join(seq_dir, pattern % index)):
-        frames.append(os.path.join(seq_dir, pattern % index))
+    while True:
+        paths = [os.path.join(seq_dir, pattern % index) for pattern in (color_pattern, depth_pattern)]
+        present = [os.path.isfile(p) for p in paths]
+        if not any(present):
+            break
+        if not all(present):
+            missing = paths[present.index(False)]
+            raise DatasetError(f"{context}: {missing} is missing but {paths[present.index(True)]} exists "
+                               f"(every frame needs both channels)")
+        color.append(paths[0])
+        depth.append(paths[1])
         index += 1
-    if not frames:
-        raise DatasetError(f"no frame matches {os.path.join(seq_dir, pattern)} (VOT numbering starts at 1)")
-    return frames
+    if not color:
+        raise DatasetError(f"{context}: no frame matches {os.path.join(seq_dir, color_pattern)} "
+                           f"(VOT numbering starts at 1)")
+    return color, depth
 
 
 def _rgbd_sequence(root: str, name: str, benchmark: str) -> Sequence:
     """One DepthTrack / VOT-RGBD sequence; the VOT ``sequence`` file's channel patterns win when present."""
     seq_dir = os.path.join(root, name)
+    context = f"{benchmark} sequence '{name}'"
     metadata = read_vot_metadata(seq_dir)
     if "channels.color" in metadata and "channels.depth" in metadata:
-        color = pattern_frames(seq_dir, metadata["channels.color"])
-        depth = pattern_frames(seq_dir, metadata["channels.depth"])
+        color, depth = pattern_pairs(seq_dir, metadata["channels.color"], metadata["channels.depth"], context)
     else:
-        color = list_frames(os.path.join(seq_dir, "color"))
-        depth = list_frames(os.path.join(seq_dir, "depth"))
-    if len(color) != len(depth):
-        raise DatasetError(f"{benchmark} sequence '{name}': {len(color)} color frames but {len(depth)} depth "
-                           f"frames in {seq_dir}")
+        color, depth = paired_frames(seq_dir, "color", "depth", context)
     gt = load_boxes(os.path.join(seq_dir, "groundtruth.txt"))
     if len(gt) != len(color):
         raise DatasetError(f"{benchmark} sequence '{name}': {len(color)} frames but {len(gt)} rows in "
@@ -214,7 +220,7 @@ def _rgbd_sequence(root: str, name: str, benchmark: str) -> Sequence:
     anchor_file = os.path.join(seq_dir, "anchor.value")
     if os.path.isfile(anchor_file):
         extras["anchor"] = np.loadtxt(anchor_file, dtype=np.float64, ndmin=1)
-    # EVALUATION.md §2.3: depth is clipped at min(3*median, 10000), min-max normalised, JET colour-mapped.
+    # docs/evaluation.md: depth is clipped at min(3*median, 10000), min-max normalised, JET colour-mapped.
     return Sequence(name, color, depth, gt, x_mode="rgbcolormap", depth_clip=True, dataset=benchmark,
                     extras=extras)
 
@@ -223,7 +229,7 @@ def _rgbd_benchmark(benchmark: str, root: Optional[str], sequences: Optional[Seq
                     result_format: ResultFormat) -> Benchmark:
     root = resolve_root(benchmark, root)
     names = _select(list_sequence_dirs(root, benchmark, required=("color",)), sequences, benchmark, root)
-    # EVALUATION.md §3.4: the VOT entry point builds the tracker with 'depthtrack' (threshold 0.7).
+    # docs/evaluation.md: the VOT entry point builds the tracker with 'depthtrack' (threshold 0.7).
     return Benchmark(benchmark, root, [_rgbd_sequence(root, n, benchmark) for n in names], "depthtrack",
                      result_format)
 

@@ -2,10 +2,12 @@
 
 The toolkit only loads sequence folders that have a ``sequence`` file (``channels.color=color/%08d.jpg``,
 ``channels.depth=depth/%08d.png``), and downloads the stack's dataset unless ``<sequences>/list.txt``
-exists (EVALUATION.md §3.5, §4; PAIN_POINTS A12: the DepthTrack stack otherwise fetches CDTB).
+exists (``docs/evaluation.md``; the DepthTrack stack would otherwise fetch CDTB).
 ``python -m lib.test.vot.prepare_dataset /data/depthtrack/test --workspace Depthtrack_workspace``
-writes both for every sequence folder (``color/``, ``depth/``, ``groundtruth.txt``), checks frame
-numbering and counts, and links ``<workspace>/sequences`` to the dataset.
+writes both for every sequence folder (``color/``, ``depth/``, ``groundtruth.txt``), checks that colour
+and depth frames pair by frame number from 1 without gaps (:mod:`lib.utils.frame_lists`), that no
+frame is truncated (:func:`lib.utils.rgbx.check_image_file`) and that the counts match the ground
+truth, and links ``<workspace>/sequences`` to the dataset.
 """
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ import sys
 from typing import List, Optional, Sequence
 
 from lib.test.evaluation.data import DatasetError, load_boxes
+from lib.utils.files import atomic_write_text
+from lib.utils.frame_lists import FramePairingError, frame_number, list_frames, pair_frames
+from lib.utils.rgbx import check_image_file
 
 logger = logging.getLogger(__name__)
 
@@ -24,30 +29,35 @@ CHANNELS = ("color", "depth")
 VOT_EXTENSIONS = (".jpg", ".png")  # the only extensions the toolkit's file-pattern channel accepts
 
 
-def detect_pattern(seq_dir: str, channel: str) -> tuple:
-    """``(pattern, count)`` of a channel folder, e.g. ``("color/%08d.jpg", 412)``.
-
-    Frames must be numbered 1..N without gaps (the toolkit starts at 1 and stops at the first gap).
-    """
-    folder = os.path.join(seq_dir, channel)
-    if not os.path.isdir(folder):
-        example = "color/00000001.jpg" if channel == "color" else "depth/00000001.png"
-        raise DatasetError(f"{folder} does not exist (expected {example})")
-    names = sorted(n for n in os.listdir(folder) if os.path.splitext(n)[1].lower() in VOT_EXTENSIONS)
-    if not names:
-        raise DatasetError(f"{folder} has no .jpg/.png frames")
+def channel_pattern(channel: str, names: Sequence[str]) -> str:
+    """The toolkit's file pattern of a channel's frame names, e.g. ``color/%08d.jpg``."""
     extensions = {os.path.splitext(n)[1] for n in names}
     stems = [os.path.splitext(n)[0] for n in names]
     if len(extensions) != 1 or not all(re.fullmatch(r"\d+", s) for s in stems):
-        raise DatasetError(f"{folder}: frame names must be numbers with one extension (00000001.jpg), got e.g. "
-                           f"{names[:3]}")
-    indices = sorted(int(s) for s in stems)
-    if indices != list(range(1, len(indices) + 1)):
-        raise DatasetError(f"{folder}: frames must be numbered 1..{len(indices)} without gaps (first "
-                           f"{indices[:3]}, last {indices[-1]})")
+        raise DatasetError(f"{channel}/: frame names must be numbers with one extension (00000001.jpg), got e.g. "
+                           f"{list(names[:3])}")
     widths = {len(s) for s in stems}
     number = f"%0{widths.pop()}d" if len(widths) == 1 else "%d"
-    return f"{channel}/{number}{extensions.pop()}", len(indices)
+    return f"{channel}/{number}{extensions.pop()}"
+
+
+def sequence_frames(seq_dir: str) -> dict:
+    """``{channel: names}`` of a sequence: colour and depth frames paired by number, numbered from 1, complete."""
+    folders = {c: os.path.join(seq_dir, c) for c in CHANNELS}
+    try:
+        names = {c: list_frames(folders[c], VOT_EXTENSIONS) for c in CHANNELS}
+        for channel in CHANNELS:
+            if not names[channel]:
+                raise DatasetError(f"{folders[channel]} has no .jpg/.png frames")
+        color, depth = pair_frames(folders["color"], names["color"], folders["depth"], names["depth"])
+    except (FileNotFoundError, FramePairingError) as e:
+        raise DatasetError(f"{seq_dir}: {e} (expected color/00000001.jpg and depth/00000001.png)") from None
+    if frame_number(color[0]) != 1:
+        raise DatasetError(f"{folders['color']}: the first frame is {color[0]}; the toolkit numbers frames from 1")
+    for channel, frame_names in (("color", color), ("depth", depth)):
+        for name in frame_names:
+            check_image_file(os.path.join(folders[channel], name))
+    return {"color": color, "depth": depth}
 
 
 def sequence_folders(root: str) -> List[str]:
@@ -62,18 +72,14 @@ def write_sequence_file(seq_dir: str, fps: int = 30, overwrite: bool = False) ->
     path = os.path.join(seq_dir, "sequence")
     if os.path.isfile(path) and not overwrite:
         return False
-    patterns = {}
-    counts = {}
-    for channel in CHANNELS:
-        patterns[channel], counts[channel] = detect_pattern(seq_dir, channel)
+    frames = sequence_frames(seq_dir)
     rows = len(load_boxes(os.path.join(seq_dir, "groundtruth.txt")))
-    if len(set(counts.values())) != 1 or rows != counts["color"]:
-        raise DatasetError(f"{seq_dir}: {counts['color']} color frames, {counts['depth']} depth frames and "
-                           f"{rows} ground-truth rows must be equal")
+    if rows != len(frames["color"]):
+        raise DatasetError(f"{seq_dir}: {len(frames['color'])} frames but {rows} ground-truth rows")
+    patterns = {c: channel_pattern(c, frames[c]) for c in CHANNELS}
     name = os.path.basename(os.path.normpath(seq_dir))
     lines = [f"channels.{c}={patterns[c]}" for c in CHANNELS] + ["format=default", f"fps={fps}", f"name={name}"]
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return True
 
 
@@ -92,8 +98,7 @@ def prepare_dataset(root: str, overwrite: bool = False, fps: int = 30, workspace
     written = sum(write_sequence_file(os.path.join(root, n), fps, overwrite) for n in names)
     list_file = os.path.join(root, "list.txt")
     if overwrite or not os.path.isfile(list_file):
-        with open(list_file, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(names) + "\n")
+        atomic_write_text(list_file, "\n".join(names) + "\n")
     else:
         with open(list_file, "r", encoding="utf-8") as handle:
             names = [line.strip() for line in handle if line.strip()]
@@ -111,6 +116,9 @@ def prepare_dataset(root: str, overwrite: bool = False, fps: int = 30, workspace
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command line; a problem with the dataset is one ``error:`` line naming the file, exit code 2."""
+    from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", help="dataset folder holding one folder per sequence")
@@ -118,7 +126,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--overwrite", action="store_true", help="rewrite existing sequence files and list.txt")
     args = parser.parse_args(argv)
-    prepare_dataset(args.root, overwrite=args.overwrite, fps=args.fps, workspace=args.workspace)
+    try:
+        prepare_dataset(args.root, overwrite=args.overwrite, fps=args.fps, workspace=args.workspace)
+    except Exception as e:  # a user error is one line; anything else keeps its traceback
+        if not is_user_error(e):
+            raise
+        print(f"error: {describe(e)}", file=sys.stderr)
+        return USER_EXIT_CODE
     return 0
 
 
