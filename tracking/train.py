@@ -1,6 +1,7 @@
 """Convenience launcher of ``lib/train/run_training.py``: one process, one machine, or several machines.
 
-    python tracking/train.py --script cstrack_s1 --config cstrack_s1 --save_dir ./output --mode multiple --nproc_per_node 4
+    python tracking/train.py --script cstrack_s1 --config cstrack_s1 --save_dir ./output --mode multiple \
+        --nproc_per_node 4
     python tracking/train.py --script cstrack_s2 --config cstrack_s2 --save_dir ./output --mode single \
         --pretrained ./output/checkpoints/train/cstrack_s1/cstrack_s1/CSTRACK_S1_ep0150.pth.tar
     # two machines with 4 GPUs each; run on both, --rank 0 on the machine whose address is --ip:

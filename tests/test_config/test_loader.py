@@ -1,4 +1,8 @@
 """Config loading: reference values, inheritance, validation with helpful errors."""
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,7 +107,8 @@ def test_mistyped_values_name_the_file_and_dotted_key(tmp_path, text, key, what)
 def test_numbers_where_floats_are_expected_become_floats(tmp_path):
     cfg = load_config(str(_yaml(tmp_path, "TRAIN:\n  LR: 1\nDATA:\n  TRAIN:\n    DATASETS_RATIO: [2, 1]\n")))
     assert cfg.TRAIN.LR == 1.0 and isinstance(cfg.TRAIN.LR, float)
-    assert cfg.DATA.TRAIN.DATASETS_RATIO == [2.0, 1.0] and all(isinstance(v, float) for v in cfg.DATA.TRAIN.DATASETS_RATIO)
+    ratios = cfg.DATA.TRAIN.DATASETS_RATIO
+    assert ratios == [2.0, 1.0] and all(isinstance(v, float) for v in ratios)
 
 
 def test_every_list_key_has_an_element_type():
@@ -163,3 +168,38 @@ def test_experiments_are_found_through_lib_experiments_or_the_repository(monkeyp
     (tmp_path / "repo" / "experiments").mkdir()
     monkeypatch.setattr(loader, "__file__", str(fake_lib / "config" / "loader.py"))
     assert loader._experiments_dir() == tmp_path / "repo" / "experiments"
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_finds_the_experiments_and_split_lists(tmp_path):
+    """Non-editable install: the wheel carries lib/experiments/*/*.yaml and the split lists."""
+    repo = Path(__file__).resolve().parents[2]
+    source = tmp_path / "source"  # a copy, so that the build leaves no build/ or egg-info in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "lib", "experiments"):
+        if (repo / name).is_dir():
+            shutil.copytree(repo / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        elif (repo / name).is_file():
+            shutil.copy2(repo / name, source / name)
+    run = dict(capture_output=True, text=True, timeout=600)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                            str(tmp_path / "dist"), str(source)], **run)
+    assert built.returncode == 0, built.stderr[-3000:]
+    wheel = next((tmp_path / "dist").glob("cstrack-*.whl"))
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                                str(tmp_path / "site"), str(wheel)], **run)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    check = ("import lib, lib.config.loader as loader; from lib.config import load_config; "
+             "from lib.train.dataset.base_video_dataset import DATA_SPECS_DIR; cfg = load_config('cstrack_s2'); "
+             "print(lib.__file__, loader.EXPERIMENTS_DIR, DATA_SPECS_DIR, cfg.MODEL.ARCH, cfg.TRAIN.EPOCH, "
+             "(DATA_SPECS_DIR / 'lasot_train_split.txt').is_file())")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(tmp_path / "site")
+    result = subprocess.run([sys.executable, "-c", check], cwd=str(outside), env=env, **run)
+    assert result.returncode == 0, result.stderr[-3000:]
+    module, experiments, specs, arch, epochs, has_list = result.stdout.split()
+    site = str(tmp_path / "site")
+    assert module.startswith(site) and experiments.startswith(site) and specs.startswith(site)
+    assert (arch, epochs, has_list) == ("cstrack_s2", "50", "True")

@@ -11,6 +11,8 @@ from tests.parity_fixtures import fixture_state_dict, load_recipe
 
 ATOL = 1e-4  # parity README: model outputs and intermediates within 1e-4 max abs (fp32, CPU)
 
+pytestmark = pytest.mark.slow  # full-size networks: 5 to 40 s each on 2 cores
+
 
 def _fixture_model(parity_dir, stage):
     net = build_model(load_config(f"cstrack_{stage}")).eval()

@@ -86,6 +86,7 @@ def test_task_targets_tiled_frame_major():
         task_targets(["unknown_ds"], 1, torch.device("cpu"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["s1", "s2"])
 def test_actor_reproduces_reference_training_step(parity_dir, stage):
     ref = np.load(parity_dir / f"train_{stage}.npz")

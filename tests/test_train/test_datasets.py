@@ -178,9 +178,11 @@ def test_split_files_select_the_sequences(data, tmp_path, monkeypatch):
         Got10k(env.got10k_dir, split="vottrain")
 
 
-@pytest.mark.parametrize("name,file", [("LASOT", "lasot_train_split.txt"), ("GOT10K_vottrain", "got10k_vot_train_split.txt"),
-                                       ("GOT10K_votval", "got10k_vot_val_split.txt"), ("LasHeR_train", "lasher_train.txt"),
-                                       ("DepthTrack_val", "depthtrack_val.txt"), ("LASOT_lmdb", "lasot_train_split.txt")])
+@pytest.mark.parametrize("name,file", [("LASOT", "lasot_train_split.txt"),
+                                       ("GOT10K_vottrain", "got10k_vot_train_split.txt"),
+                                       ("GOT10K_votval", "got10k_vot_val_split.txt"),
+                                       ("LasHeR_train", "lasher_train.txt"), ("DepthTrack_val", "depthtrack_val.txt"),
+                                       ("LASOT_lmdb", "lasot_train_split.txt")])
 def test_a_missing_split_list_is_an_error_naming_the_file(data, tmp_path, monkeypatch, name, file):
     _, env, cfg = data
     monkeypatch.setattr(base_video_dataset, "DATA_SPECS_DIR", tmp_path)  # an empty data_specs folder
@@ -236,7 +238,8 @@ def test_a_root_without_any_listed_sequence_is_an_error(data):
 
 def test_dataset_names_are_checked_against_the_registry(data):
     _, env, _ = data
-    cfg = load_config("cstrack_s1_tiny", overrides=["DATA.TRAIN.DATASETS_NAME=[LasHeR_tran]", "DATA.TRAIN.DATASETS_RATIO=[1]"])
+    cfg = load_config("cstrack_s1_tiny",
+                      overrides=["DATA.TRAIN.DATASETS_NAME=[LasHeR_tran]", "DATA.TRAIN.DATASETS_RATIO=[1]"])
     with pytest.raises(ConfigError, match=r"DATA.TRAIN.DATASETS_NAME: unsupported dataset 'LasHeR_tran'; supported: "
                                           r"\[.*'LasHeR_train', 'LasHeR_val'"):
         build_datasets(cfg.DATA.TRAIN.DATASETS_NAME, env, cfg)

@@ -66,6 +66,7 @@ def stage1_run(data_env, tmp_path_factory):
     return save_dir, result
 
 
+@pytest.mark.slow
 def test_stage1_single_process_writes_checkpoints_log_and_tensorboard(stage1_run):
     save_dir, result = stage1_run
     assert "ignoring legacy reference arguments" in result.stderr
@@ -78,6 +79,7 @@ def test_stage1_single_process_writes_checkpoints_log_and_tensorboard(stage1_run
     assert list((save_dir / "tensorboard" / "train" / "cstrack_s1" / "cstrack_s1_tiny").glob("events.out.tfevents*"))
 
 
+@pytest.mark.slow
 def test_stage2_starts_from_the_stage1_checkpoint_and_trains_only_the_new_parts(data_env, stage1_run, tmp_path):
     s1_path = ckpt(stage1_run[0], "cstrack_s1", 2)
     result = train(data_env, tmp_path, "--pretrained", str(s1_path), "--cfg-options", "TRAIN.EPOCH=1",
@@ -95,6 +97,7 @@ def test_stage2_starts_from_the_stage1_checkpoint_and_trains_only_the_new_parts(
     assert not torch.equal(s2["net"]["box_head.conv5_ctr.weight"], s1["box_head.conv5_ctr.weight"])
 
 
+@pytest.mark.slow
 def test_stage2_with_a_wrong_stage1_path_fails(data_env, tmp_path):
     result = train(data_env, tmp_path, "--pretrained", str(tmp_path / "nope" / "CSTRACK_S1_ep0150.pth.tar"),
                    script="cstrack_s2", config="cstrack_s2_tiny")
@@ -112,6 +115,7 @@ def test_stage2_without_a_stage1_checkpoint_fails(data_env, tmp_path, monkeypatc
         train_script.run(settings)
 
 
+@pytest.mark.slow
 def test_interrupted_and_resumed_run_equals_uninterrupted_run(data_env, stage1_run, tmp_path):
     # Same seed as stage1_run; the first call stops after epoch 1 as if killed, the second resumes.
     assert_ok(train(data_env, tmp_path, "--seed", "3", "--cfg-options", "TRAIN.EPOCH=1"))
@@ -126,6 +130,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_run(data_env, stage1_r
     assert straight["lr_scheduler"] == resumed["lr_scheduler"]
 
 
+@pytest.mark.slow
 def test_diverging_run_exits_non_zero(data_env, tmp_path):
     result = train(data_env, tmp_path, "--cfg-options", "TRAIN.LR=1.0e+30", "TRAIN.ENCODER_MULTIPLIER=1.0")
     assert result.returncode != 0
@@ -133,6 +138,7 @@ def test_diverging_run_exits_non_zero(data_env, tmp_path):
     assert not list(tmp_path.glob("checkpoints/**/*.pth.tar"))
 
 
+@pytest.mark.slow
 def test_two_processes_with_torch_distributed_launch(data_env, tmp_path):
     result = train(data_env, tmp_path, "--cfg-options", "TRAIN.EPOCH=1",
                    launcher=("-m", "torch.distributed.launch", "--nproc_per_node", "2", "--master_port", free_port()))
@@ -144,6 +150,7 @@ def test_two_processes_with_torch_distributed_launch(data_env, tmp_path):
     assert read_checkpoint(str(ckpt(tmp_path, "cstrack_s1", 1)))["world_size"] == 2
 
 
+@pytest.mark.slow
 def test_two_processes_with_torchrun_through_tracking_train(data_env, tmp_path):
     command = [sys.executable, str(REPO / "tracking" / "train.py"), "--script", "cstrack_s1", "--config",
                "cstrack_s1_tiny", "--save_dir", str(tmp_path), "--mode", "multiple", "--nproc_per_node", "2",
@@ -154,6 +161,7 @@ def test_two_processes_with_torchrun_through_tracking_train(data_env, tmp_path):
     assert ckpt(tmp_path, "cstrack_s1", 1).is_file()
 
 
+@pytest.mark.slow
 def test_two_machines_with_the_authors_multi_node_arguments(data_env, tmp_path):
     """Two launches of tracking/train.py --mode multi_node (node ranks 0 and 1 on 127.0.0.1) train one job."""
     port = free_port()
@@ -177,6 +185,7 @@ def test_two_machines_with_the_authors_multi_node_arguments(data_env, tmp_path):
     assert read_checkpoint(str(checkpoints[0]))["world_size"] == 2
 
 
+@pytest.mark.slow
 def test_an_unwritable_save_dir_is_one_clear_line(data_env, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
@@ -192,6 +201,7 @@ def test_an_unwritable_save_dir_is_one_clear_line(data_env, tmp_path):
         assert result.returncode == 2 and "Permission denied" in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_missing_data_is_reported_last_and_short_with_the_details_in_the_log(data_env, tmp_path):
     env = {k: v for k, v in data_env.items() if k != "CSTRACK_LASHER_DIR"}
     env["CSTRACK_LASHER_DIR"] = str(tmp_path / "no_lasher_here")
@@ -206,6 +216,7 @@ def test_missing_data_is_reported_last_and_short_with_the_details_in_the_log(dat
     assert "DATASETS_RATIO" in log and "Traceback" in log  # both kept in the log file
 
 
+@pytest.mark.slow
 def test_run_training_by_path_imports_its_own_checkout(tmp_path):
     """A second checkout's run_training.py runs that checkout's lib, not the installed (editable) one."""
     copy = tmp_path / "other_checkout"

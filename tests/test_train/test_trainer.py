@@ -111,6 +111,7 @@ def ckpt_dir(tmp_path, stage="cstrack_s1"):
 
 
 # ------------------------------------------------------------------------------------- learning
+@pytest.mark.slow
 def test_loss_goes_down_when_overfitting_a_fixed_batch(tmp_path):
     trainer = make_trainer(tmp_path, overrides=["TRAIN.LR=0.001", "TRAIN.ENCODER_MULTIPLIER=1.0"])
     batch = make_batch(2, 1, generator=torch.Generator().manual_seed(1))
