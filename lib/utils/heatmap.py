@@ -10,7 +10,7 @@ Tensor = torch.Tensor
 
 
 def gaussian_radius(height: Tensor, width: Tensor, min_overlap: float = 0.7) -> Tensor:
-    """CornerNet radius ("bug version" used by CenterNet / OSTrack), evaluated in float32 (TRAINING.md §6.3)."""
+    """CornerNet radius ("bug version" used by CenterNet / OSTrack), evaluated in float32 (docs/training.md)."""
     b1 = height + width
     c1 = width * height * (1 - min_overlap) / (1 + min_overlap)
     r1 = (b1 + torch.sqrt(b1 ** 2 - 4 * c1)) / 2
@@ -34,7 +34,7 @@ def gaussian_2d(radius: int) -> np.ndarray:
 
 
 def generate_heatmap(boxes: Tensor, feat_sz: int) -> Tensor:
-    """Center heatmaps (N, 1, F, F) for normalised xywh boxes (N, 4) (TRAINING.md §6.3).
+    """Center heatmaps (N, 1, F, F) for normalised xywh boxes (N, 4) (docs/training.md).
 
     Row index = y, column index = x. Centres are ``round`` (half to even) of the float32 box centre in
     cells; the Gaussian is cropped at the grid border, so a centre outside the grid gives no 1.0.
@@ -72,9 +72,9 @@ def box_token_mask(row_start: float, row_end: float, col_start: float, col_end: 
 
 
 def soft_template_mask(boxes: Tensor, size: int, stride: int) -> Tensor:
-    """Soft template masks (N, (size/stride)^2, 1) from normalised xywh boxes (N, 4) (TRAINING.md §6.1).
+    """Soft template masks (N, (size/stride)^2, 1) from normalised xywh boxes (N, 4) (docs/training.md).
 
-    Quirks kept (TRAINING.md §9 items 26, 28): boxes normalised by ``size - 1`` are scaled back by
+    Quirks kept (T26, T28 in docs/parity.md): boxes normalised by ``size - 1`` are scaled back by
     ``size``; the end ``x + w - 1`` is computed in float32 like the reference's tensor arithmetic, then
     start and end are truncated with ``int()`` (the last row/column is left out); negative starts wrap.
     A box with a non-finite value gives an all-background mask.

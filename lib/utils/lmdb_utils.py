@@ -1,4 +1,4 @@
-"""Reading (and building) the LMDB copies of LaSOT, GOT-10k, TrackingNet and COCO (TRAINING.md §3.6).
+"""Reading (and building) the LMDB copies of LaSOT, GOT-10k, TrackingNet and COCO (docs/training.md).
 
 An LMDB "root" is an environment folder (``data.mdb``); keys are the files' relative paths with
 forward slashes (``airplane/airplane-1/img/00000001.jpg``), values the raw file bytes. Handles are

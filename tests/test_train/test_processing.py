@@ -1,4 +1,4 @@
-"""Processing and transforms (TRAINING.md §5) and the soft template mask (§6.1)."""
+"""Processing and transforms (docs/training.md) and the soft template mask."""
 import numpy as np
 import pytest
 import torch
@@ -153,7 +153,7 @@ def test_frame_transform_brightness_flip_normalise():
 
 
 def test_three_channel_frames_are_duplicated_after_cropping_bit_identically():
-    """RGB-only data is read with 3 channels; duplicating the crop equals cropping RGB ‖ RGB (§3.5)."""
+    """RGB-only data is read with 3 channels; duplicating the crop equals cropping RGB ‖ RGB (docs/training.md)."""
     proc = TrackingProcessing.from_cfg(small_cfg(num_search=2))
     six = sample(num_s=2)
     three = dict(six, template_images=[f[..., :3].copy() for f in six["template_images"]],

@@ -270,7 +270,7 @@ def test_single_process_defaults_and_boolean_flags(monkeypatch):
     settings = run_training.settings_from_args(parser.parse_args(["--script", "cstrack_s1", "--config", "c"]))
     assert (settings.rank, settings.world_size, settings.resume, settings.cudnn_benchmark) == (0, 1, "auto", False)
     assert settings.checkpoint_dir.endswith(os.path.join("output", "checkpoints", "train", "cstrack_s1", "c"))
-    # The reference's type=bool read "False" as True (§9 item 2).
+    # The reference's type=bool read "False" as True (T2 in docs/parity.md).
     args = parser.parse_args(["--script", "s", "--config", "c", "--cudnn_benchmark", "False"])
     assert args.cudnn_benchmark is False
     with pytest.raises(SystemExit):

@@ -115,7 +115,7 @@ class MemoryDataset(BaseVideoDataset):
 
 
 def test_order_mode_frame_ids():
-    """Nt + Ns visible ids within +-max_gap of a base frame, sorted ascending or descending (§4.3)."""
+    """Nt + Ns visible ids within +-max_gap of a base frame, sorted ascending or descending (docs/training.md)."""
     ds = MemoryDataset([300], invisible=range(0, 300, 7))
     sampler = TrackingSampler([ds], None, 10, max_gap=20, num_search_frames=6, num_template_frames=2, seed=0)
     orders = set()

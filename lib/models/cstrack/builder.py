@@ -1,4 +1,4 @@
-"""Registered builders ``cstrack_s1`` / ``cstrack_s2``: all sizes come from the config (MODEL.md §8)."""
+"""Registered builders ``cstrack_s1`` / ``cstrack_s2``: all sizes come from the config (docs/architecture.md)."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,4 @@
-"""Spatial Compact Module: RGB and X token streams fused by bidirectional cross-attention (MODEL.md §4)."""
+"""Spatial Compact Module: RGB and X token streams fused by bidirectional cross-attention (docs/architecture.md)."""
 from __future__ import annotations
 
 import torch
@@ -40,7 +40,7 @@ class SpatialFusionLayer(nn.Module):
         # Quirk Q4: the X stream attends to the RGB stream already updated above.
         x_mod = self.norm2_det(x_mod + self.dropout2_det(self.cross_attn_det(x_mod + pos, rgb + pos, rgb)))
         rgb = self.norm3(rgb + self.dropout3(self.MLP(rgb)))
-        # Quirk Q3 (MODEL.md §4.3): the residual is lost, the MLP output is added to its own dropout.
+        # Quirk Q3 (docs/architecture.md): the residual is lost, the MLP output is added to its own dropout.
         # In eval mode this is LN(2 * MLP(x)); needed for checkpoint parity.
         x_mod = self.MLP_det(x_mod)
         x_mod = self.norm3_det(x_mod + self.dropout3_det(x_mod))

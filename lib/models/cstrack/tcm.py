@@ -1,4 +1,4 @@
-"""Temporal Compact Module (stage 2): token memory and temporal fusion decoder (MODEL.md §6)."""
+"""Temporal Compact Module (stage 2): token memory and temporal fusion decoder (docs/architecture.md)."""
 from __future__ import annotations
 
 from typing import List
@@ -11,7 +11,7 @@ from lib.models.layers.weight_init import init_trunc_normal
 
 
 class TemporalFusionLayer(nn.Module):
-    """Post-norm decoder layer: memory self-attention, query-to-memory cross-attention, ReLU FFN (§6.4).
+    """Post-norm decoder layer: memory self-attention, query-to-memory cross-attention, ReLU FFN (docs/architecture.md).
 
     Uses ``nn.MultiheadAttention`` (packed ``in_proj_weight``, ``out_proj``), as the checkpoints do; the
     FFN width is the layer default 1024, not a ratio of the width (quirk Q26).
@@ -47,7 +47,7 @@ class TemporalFusion(nn.Module):
     def __init__(self, dim: int, num_heads: int, ffn_dim: int = 1024, dropout: float = 0.1):
         super().__init__()
         self.layers = nn.ModuleList([TemporalFusionLayer(dim, num_heads, ffn_dim, dropout)])
-        # Linear layers (out_proj too) truncated normal; in_proj keeps PyTorch's Xavier init (§8.4).
+        # Linear layers (out_proj too) truncated normal; in_proj keeps PyTorch's Xavier init (docs/architecture.md).
         self.apply(init_trunc_normal)
 
     def forward(self, query, memory, query_pos, memory_pos):
@@ -55,7 +55,7 @@ class TemporalFusion(nn.Module):
 
 
 def search_attention_map(feat: torch.Tensor, num_search_tokens: int) -> torch.Tensor:
-    """Inverted, batch-wide min-max normalised search-to-template affinity (MODEL.md §6.1), (B, Nx).
+    """Inverted, batch-wide min-max normalised search-to-template affinity (docs/architecture.md), (B, Nx).
 
     ``mean(((X Xᵀ) X) Zᵀ)`` over the 137 non-search tokens (class + prompts + templates, quirk Q11),
     computed in this order to match the reference's float32 rounding (top-k is sensitive to it).
@@ -70,7 +70,7 @@ def search_attention_map(feat: torch.Tensor, num_search_tokens: int) -> torch.Te
 
 
 def box_gaussian_prior(pred_boxes: torch.Tensor, feat_sz: int) -> torch.Tensor:
-    """Gaussian over the F x F grid from normalised (cx, cy, w, h) boxes (B, 4) -> (B, F*F) (§6.2).
+    """Gaussian over the F x F grid from normalised (cx, cy, w, h) boxes (B, 4) -> (B, F*F) (docs/architecture.md).
 
     Quirk Q8: integer cell coordinates (no +0.5) and standard deviations equal to the full box size.
     """

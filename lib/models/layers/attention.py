@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 
 class SubLNAttention(nn.Module):
-    """Fast-iTPN main-block attention (MODEL.md §3.5, quirk Q27).
+    """Fast-iTPN main-block attention (docs/architecture.md, quirk Q27).
 
     Separate ``q_proj``/``k_proj``/``v_proj`` without bias of their own, plus ``q_bias`` and ``v_bias``
     (k has no bias). "Sub-LN" here only means the split projections: there is no norm inside.
@@ -36,7 +36,7 @@ class SubLNAttention(nn.Module):
 
 
 class CrossAttention(nn.Module):
-    """SCM cross-attention (MODEL.md §4.2): bias-free ``q``/``k``/``v``, biased ``proj``, attention dropout."""
+    """SCM cross-attention (docs/architecture.md): bias-free ``q``/``k``/``v``, biased ``proj``, attention dropout."""
 
     def __init__(self, dim: int, num_heads: int, attn_drop: float = 0.1):
         super().__init__()

@@ -1,4 +1,4 @@
-"""MLPs of the Fast-iTPN backbone with the checkpoint's parameter names (MODEL.md §3.2, §3.5)."""
+"""MLPs of the Fast-iTPN backbone with the checkpoint's parameter names (docs/architecture.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Weight initialisation shared by the backbone and the fusion modules (MODEL.md §8.4)."""
+"""Weight initialisation shared by the backbone and the fusion modules (docs/architecture.md)."""
 import torch.nn as nn
 from timm.layers import trunc_normal_
 

@@ -1,7 +1,7 @@
-"""The CSTrack actor: runs the network on a batch and computes the training loss (TRAINING.md §6).
+"""The CSTrack actor: runs the network on a batch and computes the training loss (docs/training.md).
 
 One actor serves both stages: the number of search frames is read from the batch, and the task
-targets are tiled over the frames in the same time-major order as the network's outputs (§8.4).
+targets are tiled over the frames in the same time-major order as the network's outputs (docs/training.md).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from lib.utils.heatmap import generate_heatmap, soft_template_mask
 Tensor = torch.Tensor
 
 # Task classes by the dataset name a sample carries (``get_name()`` of the training datasets).
-# The LMDB variants map by modality too (the reference crashed on them, TRAINING.md §9 item 16).
+# The LMDB variants map by modality too (the reference crashed on them, T16 in docs/parity.md).
 TASK_CLASS_BY_DATASET = {
     "lasot": 0, "lasot_lang": 0, "got10k": 0, "tnl2k": 0, "coco": 0, "trackingnet": 0, "vasttrack_test": 0,
     "vasttrack": 0, "lasot_lmdb": 0, "got10k_lmdb": 0, "trackingnet_lmdb": 0, "coco_lmdb": 0,
@@ -28,7 +28,7 @@ TASK_CLASS_BY_DATASET = {
 
 
 def task_targets(datasets: Sequence[str], num_frames: int, device: torch.device) -> Tensor:
-    """Class index per sample, tiled ``num_frames`` times frame-major ``[t_0..t_{B-1}, t_0..]`` (§6.4)."""
+    """Class index per sample, tiled ``num_frames`` times frame-major ``[t_0..t_{B-1}, t_0..]`` (docs/training.md)."""
     labels: List[int] = []
     for name in datasets:
         if name not in TASK_CLASS_BY_DATASET:
@@ -80,7 +80,7 @@ class CSTrackActor(nn.Module):
         gt_xyxy = box_xywh_to_xyxy(search_anno).clamp(min=0.0, max=1.0)
         loss_giou, iou = giou_loss(pred_xyxy, gt_xyxy)
         loss_l1 = F.l1_loss(pred_xyxy, gt_xyxy)
-        # Heatmaps from the unclamped boxes (§6.3), in the score map's frame-major row order.
+        # Heatmaps from the unclamped boxes (docs/training.md), in the score map's frame-major row order.
         heatmaps = generate_heatmap(search_anno, self.feat_sz).to(out["score_map"].device)
         loss_focal = self.focal(out["score_map"], heatmaps)
         if "task_class" in data:
@@ -88,7 +88,7 @@ class CSTrackActor(nn.Module):
         else:
             targets = task_targets(list(data["dataset"]), num_frames, pred_boxes.device)
         loss_task = F.cross_entropy(out["task_res"], targets)
-        # The IoU target is not detached, as in the reference (TRAINING.md §9 item 29).
+        # The IoU target is not detached, as in the reference (T29 in docs/parity.md).
         loss_conf = F.mse_loss(out["confidence_pred"].squeeze(1), iou)
         w = self.weights
         loss = (w["giou"] * loss_giou + w["l1"] * loss_l1 + w["focal"] * loss_focal + w["task"] * loss_task

@@ -1,4 +1,4 @@
-"""Training losses of CSTrack (TRAINING.md §6.4)."""
+"""Training losses of CSTrack (docs/training.md)."""
 from __future__ import annotations
 
 import torch
@@ -11,7 +11,7 @@ class FocalLoss(nn.Module):
     """CenterNet focal loss on the center heatmap (alpha 2, beta 4), normalised by the batch's positives.
 
     Not torchvision's ``sigmoid_focal_loss`` (the RetinaNet form). Without any positive cell the
-    un-normalised negative term is returned, as the reference does (TRAINING.md §9 item 33).
+    un-normalised negative term is returned, as the reference does (T33 in docs/parity.md).
     """
 
     def __init__(self, alpha: float = 2.0, beta: float = 4.0):

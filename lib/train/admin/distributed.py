@@ -1,6 +1,6 @@
 """Process placement (single process, torch.distributed.launch, torchrun), device choice and seeding.
 
-Fixes of the reference (TRAINING.md §1.2, §9 items 1-3, 38):
+Fixes of the reference (T1-T3, T38 in docs/parity.md):
 
 * ranks come from the launcher's environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``), which both
   ``torch.distributed.launch`` and ``torchrun`` set; ``--local_rank``/``--local-rank`` is accepted too;
@@ -72,7 +72,7 @@ def is_dist() -> bool:
 
 
 def epoch_seed(seed: int, epoch: int, rank: int) -> int:
-    """Seed of one process for one epoch: ``seed + 1000 * epoch + rank`` (global rank, §9 item 38)."""
+    """Seed of one process for one epoch: ``seed + 1000 * epoch + rank`` (global rank, T38 in docs/parity.md)."""
     return seed + 1000 * epoch + rank
 
 
@@ -80,7 +80,7 @@ def seed_everything(seed: int, rank: int = 0, deterministic: bool = True) -> int
     """Seed Python, NumPy and torch (all devices) with ``seed + rank``; set the cuDNN flags; return the seed.
 
     ``deterministic=True`` gives cuDNN deterministic with benchmarking off, the reference's effective
-    setting (TRAINING.md §1.2 step 4, §9 item 2).
+    setting (T2 in docs/parity.md).
     """
     process_seed = seed + rank
     random.seed(process_seed)

@@ -1,6 +1,6 @@
 """The run settings of one training process: what the command line asked for, plus derived paths.
 
-Replaces the reference's attribute bag ``Settings`` (TRAINING.md §1.3). Everything the model and the
+Replaces the reference's attribute bag ``Settings`` (docs/training.md). Everything the model and the
 data need comes from the config; this object only says *which* experiment runs, *where* outputs go,
 on which device, with which rank and seed, and how to resume.
 """
@@ -14,7 +14,7 @@ from typing import Any, List, Optional
 
 @dataclass
 class RunSettings:
-    """Command-line choices of a training run and the output layout derived from them (TRAINING.md §1.4).
+    """Command-line choices of a training run and the output layout derived from them (docs/training.md).
 
     Attributes:
         script: model / actor family (``cstrack_s1``, ``cstrack_s2``); registry key.
@@ -85,5 +85,5 @@ class RunSettings:
     @property
     def tensorboard_dir(self) -> str:
         """``<save_dir>/tensorboard/train/<script>/<config>``; the reference used ``env.tensorboard_dir``
-        from local.py instead (TRAINING.md §9 item 8, fixed: every output lives under save_dir)."""
+        from local.py instead (T8 in docs/parity.md, fixed: every output lives under save_dir)."""
         return os.path.join(self.save_dir, "tensorboard", self.project_path)

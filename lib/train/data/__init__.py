@@ -1,4 +1,4 @@
-"""Sampling, processing and loading of training data (TRAINING.md §4-§5)."""
+"""Sampling, processing and loading of training data (docs/training.md)."""
 from lib.train.data.loader import TrainLoader, build_dataloaders, build_datasets, build_train_dataset, collate_frames
 from lib.train.data.processing import TrackingProcessing
 from lib.train.data.processing_utils import soft_template_mask

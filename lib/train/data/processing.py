@@ -1,9 +1,9 @@
-"""Turn a raw sample (full frames + pixel boxes) into network inputs (TRAINING.md §5, reference
+"""Turn a raw sample (full frames + pixel boxes) into network inputs (docs/training.md, reference
 ``SeqTrackProcessing`` in mode 'sequence').
 
-Per sample: joint grayscale/flip roll shared by all frames (§5.1); per frame box jitter (§5.2), square
-crop (§5.3) and the ground-truth box in normalised crop coordinates (§5.4); per-frame brightness,
-flip and normalisation (§5.5); the soft template masks the actor feeds the backbone (§6.1). All sizes
+Per sample: joint grayscale/flip roll shared by all frames; per frame box jitter, square
+crop and the ground-truth box in normalised crop coordinates; per-frame brightness,
+flip and normalisation; the soft template masks the actor feeds the backbone. All sizes
 come from the config, so small test configs (32 / 64 px crops) work too.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ BRANCHES = ("template", "search")
 
 
 class TrackingProcessing:
-    """Processing of one sample for both branches; returns the §5.6 dict (``valid`` False = redraw).
+    """Processing of one sample for both branches; returns the sample dict (``valid`` False = redraw).
 
     Args:
         search_area_factor, output_sz, center_jitter_factor, scale_jitter_factor: per branch
@@ -111,7 +111,7 @@ class TrackingProcessing:
                 logger.debug("crop failed (%s); sample marked invalid", e)
                 return None
             if crop.shape[2] == 3:
-                # X = RGB for RGB-only data (TRAINING.md §3.5). Duplicating after the crop gives exactly the
+                # X = RGB for RGB-only data (docs/training.md). Duplicating after the crop gives exactly the
                 # reference's result (crop, flip, grayscale and brightness act per channel) at 1/5 the copying.
                 crop = np.concatenate([crop, crop], axis=2)
             box_crop = transform_image_to_crop(box, jbox, resize_factor, crop_sz, normalize=True)

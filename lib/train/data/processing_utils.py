@@ -1,4 +1,4 @@
-"""Geometry helpers of the training processing (TRAINING.md §5.2-§5.4, §6.1).
+"""Geometry helpers of the training processing (docs/training.md).
 
 The crop itself (:func:`sample_target`) and the box mapping (:func:`transform_image_to_crop`) live in
 :mod:`lib.utils.crop`, shared with the tracker, and the soft template masks in :mod:`lib.utils.heatmap`,
@@ -14,7 +14,7 @@ from lib.utils.heatmap import soft_template_mask
 
 def get_jittered_box(box: torch.Tensor, scale_jitter: float, center_jitter: float,
                      generator: torch.Generator) -> torch.Tensor:
-    """Randomly rescale and shift an xywh box (TRAINING.md §5.2, torch RNG).
+    """Randomly rescale and shift an xywh box (docs/training.md, torch RNG).
 
     ``(w', h') = (w, h) * exp(scale_jitter * n)``, n ~ N(0, I2); the centre moves by
     ``sqrt(w' h') * center_jitter * (u - 0.5)``, u ~ U(0, 1)^2. With both factors 0 (templates) the
@@ -27,7 +27,7 @@ def get_jittered_box(box: torch.Tensor, scale_jitter: float, center_jitter: floa
 
 
 def crop_size_ok(boxes: torch.Tensor, factor: float) -> bool:
-    """The only validity check of processing: every ``ceil(sqrt(w h) * factor) >= 1`` (TRAINING.md §5.2)."""
+    """The only validity check of processing: every ``ceil(sqrt(w h) * factor) >= 1`` (docs/training.md)."""
     crop_sz = torch.ceil(torch.sqrt(boxes[:, 2] * boxes[:, 3]) * factor)
     return bool((crop_sz >= 1).all())
 

@@ -1,15 +1,15 @@
-"""Random training samples drawn from weighted datasets (TRAINING.md §4, frame_sample_mode "order").
+"""Random training samples drawn from weighted datasets (docs/training.md, frame_sample_mode "order").
 
 Every item is an independent draw (the index is ignored): a dataset by ratio, a sequence with enough
 visible frames, then ``Nt + Ns`` visible frame ids from a +-MAX_SAMPLE_INTERVAL window around a
 random visible base frame, sorted ascending or (p = 0.5) descending; the first ``Nt`` are templates.
 Frames are passed on as read: 6 channels (RGB ‖ X) or 3 (RGB-only data, X = RGB is added by the
-processing after cropping, TRAINING.md §3.5).
+processing after cropping, docs/training.md).
 
 Bad data (an unreadable or missing frame, a NaN or zero-size box, differing RGB / X frame counts, a
 malformed annotation) is logged once per message (the message names the file or sequence), counted
 per dataset and redrawn. A dataset whose draws fail ``max_failures`` times in a row raises
-:class:`~lib.train.dataset.base_video_dataset.DatasetError` naming it (TRAINING.md §9 item 14: the
+:class:`~lib.train.dataset.base_video_dataset.DatasetError` naming it (T14 in docs/parity.md: the
 reference silently dropped such a dataset). Programming errors are not caught.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from lib.train.dataset.base_video_dataset import DatasetError, SampleError
 
 logger = logging.getLogger(__name__)
 
-MIN_SEQUENCE_LENGTH = 20  # TRAINING.md §4.2 / §9 item 21
+MIN_SEQUENCE_LENGTH = 20  # T21 in docs/parity.md
 
 
 class TrackingSampler(Dataset):
@@ -94,7 +94,7 @@ class TrackingSampler(Dataset):
 
     # ----- drawing -----
     def __getitem__(self, index: int) -> Dict[str, Any]:
-        """One sample; ``index`` is ignored (TRAINING.md §4.1)."""
+        """One sample; ``index`` is ignored (docs/training.md)."""
         while True:
             ds_idx = self.rng.py.choices(range(len(self.datasets)), self.p_datasets)[0]
             dataset = self.datasets[ds_idx]
@@ -112,7 +112,7 @@ class TrackingSampler(Dataset):
         seq_id, visible, seq_info = self._sample_sequence(dataset)
         if dataset.is_video_sequence():
             template_ids, search_ids = self._sample_frame_ids_order(visible)
-        else:  # image dataset: every frame is the same image (TRAINING.md §4.4)
+        else:  # image dataset: every frame is the same image (docs/training.md)
             template_ids, search_ids = [0] * self.num_template_frames, [0] * self.num_search_frames
         t_frames, t_anno, meta = dataset.get_frames(seq_id, template_ids, seq_info)
         s_frames, s_anno, _ = dataset.get_frames(seq_id, search_ids, seq_info)
@@ -126,7 +126,7 @@ class TrackingSampler(Dataset):
         return self.processing(data, self.rng)
 
     def _sample_sequence(self, dataset) -> Tuple[int, torch.Tensor, Dict[str, torch.Tensor]]:
-        """A sequence with more than 2 (Nt + Ns) visible frames and at least 20 frames (§4.2)."""
+        """A sequence with more than 2 (Nt + Ns) visible frames and at least 20 frames (docs/training.md)."""
         min_visible = 2 * (self.num_search_frames + self.num_template_frames)
         for _ in range(self.max_sequence_tries):
             seq_id = self.rng.py.randint(0, dataset.get_num_sequences() - 1)
@@ -147,9 +147,9 @@ class TrackingSampler(Dataset):
         return self.rng.py.choices(candidates.tolist(), k=num_ids)
 
     def _sample_frame_ids_order(self, visible: torch.Tensor) -> Tuple[List[int], List[int]]:
-        """TRAINING.md §4.3: ids around a visible base frame, sorted, reversed with p = 0.5.
+        """Ids around a visible base frame, sorted, reversed with p = 0.5 (docs/training.md).
 
-        Quirk (TRAINING.md §9 item 22): drawn with replacement, so duplicate frames are possible.
+        Quirk (T22 in docs/parity.md): drawn with replacement, so duplicate frames are possible.
         """
         vis = visible.numpy().astype(bool)
         base = self._sample_visible_ids(vis, 1)[0]

@@ -1,4 +1,4 @@
-"""Data augmentation of TRAINING.md §5.1 (joint, before cropping) and §5.5 (per frame, after cropping).
+"""Data augmentation (docs/training.md): joint, before cropping, and per frame, after cropping.
 
 All randomness comes from a :class:`RandomSource` owned by the sampler (one per DataLoader worker),
 so tests can pin it and workers never share a stream. The reference drew from the global Python,
@@ -36,7 +36,7 @@ def to_grayscale_rgbx(image: np.ndarray) -> np.ndarray:
     """Grey version of an H x W x 3|6 RGB(+X) image (OpenCV RGB->GRAY weights 0.299/0.587/0.114).
 
     If the X half equals the RGB half (an RGB dataset) all six channels become grey; otherwise only
-    channels 0-2 do and the X channels are kept (TRAINING.md §5.1).
+    channels 0-2 do and the X channels are kept (docs/training.md).
     """
     rgb = np.ascontiguousarray(image[..., :3])
     gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
@@ -51,7 +51,7 @@ def to_grayscale_rgbx(image: np.ndarray) -> np.ndarray:
 def flip_image_box_mask(image: np.ndarray, box: torch.Tensor, mask: Optional[torch.Tensor]):
     """Mirror a raw frame left-right with its xywh pixel box and mask.
 
-    Quirk (kept for parity, TRAINING.md §5.1): the box becomes x' = (W - 1) - (x + w).
+    Quirk (kept for parity, docs/training.md): the box becomes x' = (W - 1) - (x + w).
     """
     width = image.shape[1]
     flipped = np.ascontiguousarray(image[:, ::-1])
@@ -85,13 +85,13 @@ class JointTransform:
 
 
 class FrameTransform:
-    """Per-frame brightness jitter, flip and normalisation of a crop (TRAINING.md §5.5).
+    """Per-frame brightness jitter, flip and normalisation of a crop (docs/training.md).
 
     1. HWC uint8 -> CHW float, ``clamp(img * b / 255, 0, 1)`` with b ~ U(0.8, 1.2) (NumPy RNG), on all channels;
     2. with p = 0.5 (Python RNG) mirror the crop, its mask and its normalised box (x' = 1 - (x + w));
     3. ImageNet mean/std on channels 0-2 and again on channels 3-5.
 
-    Quirk (TRAINING.md §9 item 23): this flip is independent of the joint one, so each frame ends up
+    Quirk (T23 in docs/parity.md): this flip is independent of the joint one, so each frame ends up
     mirrored with p = 0.5 independently, also within a stage-2 clip.
     """
 

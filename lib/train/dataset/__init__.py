@@ -5,7 +5,7 @@ return a dataset object (:class:`~lib.train.dataset.base_video_dataset.BaseVideo
 
 The builders read RGB-only datasets as 3-channel frames; the processing duplicates each crop to
 RGB ‖ RGB. In the reference, ``DATA.MULTI_MODAL_VISION`` made those datasets concatenate full frames
-and the sampler duplicated any remaining 3-channel frames (TRAINING.md §3.5), so X = RGB either way:
+and the sampler duplicated any remaining 3-channel frames (docs/training.md), so X = RGB either way:
 the flag cannot change the training data, and duplicating after the crop is bit-identical and cheaper.
 The classes keep a ``multi_modal_vision`` argument for direct use.
 """

@@ -1,4 +1,4 @@
-"""COCO 2017 as 1-frame sequences (TRAINING.md §3.3, §4.4): one non-crowd annotation = one "sequence".
+"""COCO 2017 as 1-frame sequences (docs/training.md): one non-crowd annotation = one "sequence".
 
 Layout: ``<root>/annotations/instances_train2017.json`` and ``<root>/images/train2017/<file_name>``.
 The annotation file is parsed with :mod:`json` (no pycocotools needed). Masks are rasterised here
@@ -66,7 +66,7 @@ def segmentation_to_mask(segmentation: Any, height: int, width: int) -> np.ndarr
 class MSCOCOSeq(BaseImageDataset):
     """COCO: ``bbox`` (1, 4) xywh, ``mask`` (1, H, W); valid = visible = w > 50 and h > 50.
 
-    Quirk (TRAINING.md §9 item 19): the sampler ignores validity for image datasets, so tiny objects are used.
+    Quirk (T19 in docs/parity.md): the sampler ignores validity for image datasets, so tiny objects are used.
     """
 
     ENV_FIELD = "coco_dir"

@@ -1,4 +1,4 @@
-"""TNL2K training set (TRAINING.md §3.3): ``<root>/<seq>/imgs/<sorted image files>``."""
+"""TNL2K training set (docs/training.md): ``<root>/<seq>/imgs/<sorted image files>``."""
 from __future__ import annotations
 
 import logging
@@ -23,7 +23,7 @@ def tnl2k_class_name(seq_name: str) -> str:
 class Tnl2k(BaseVideoDataset):
     """TNL2K: frame k is the k-th file of the sorted ``imgs/`` listing; visible = any coordinate > 0 and w, h > 0.
 
-    Fixed (TRAINING.md §9 item 20): the folder is listed once and cached. Stray files in the root are
+    Fixed (T20 in docs/parity.md): the folder is listed once and cached. Stray files in the root are
     skipped (the reference took every ``os.listdir`` entry as a sequence). The language file is not read.
     """
 

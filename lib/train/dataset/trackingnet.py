@@ -1,4 +1,4 @@
-"""TrackingNet training chunks (TRAINING.md §3.3): ``<root>/TRAIN_s/{anno/<vid>.txt, frames/<vid>/<k>.jpg}``."""
+"""TrackingNet training chunks (docs/training.md): ``<root>/TRAIN_s/{anno/<vid>.txt, frames/<vid>/<k>.jpg}``."""
 from __future__ import annotations
 
 import logging

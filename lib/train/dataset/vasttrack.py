@@ -1,4 +1,4 @@
-"""VastTrack training set (TRAINING.md §3.3): ``<root>/<Class>/<Class>-<n>/imgs/%05d.jpg``."""
+"""VastTrack training set (docs/training.md): ``<root>/<Class>/<Class>-<n>/imgs/%05d.jpg``."""
 from __future__ import annotations
 
 import logging
@@ -15,9 +15,9 @@ logger = logging.getLogger(__name__)
 class VastTrack(BaseVideoDataset):
     """VastTrack: boxes from ``Groundtruth.txt`` (capital G); visible = box row != (0, 0, 0, 0).
 
-    Returns 3-channel frames; the sampler duplicates them to 6 channels (TRAINING.md §3.5).
+    Returns 3-channel frames; the sampler duplicates them to 6 channels (docs/training.md).
     Quirks kept: the name is ``vasttrack_test``; ``valid`` (w, h > 0) is computed but the visibility
-    ignores it; every sample reads ``<seq>/nlp.txt`` and fails without it (TRAINING.md §9 item 15).
+    ignores it; every sample reads ``<seq>/nlp.txt`` and fails without it (T15 in docs/parity.md).
     """
 
     ENV_FIELD = "vasttrack_dir"

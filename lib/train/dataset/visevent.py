@@ -1,4 +1,4 @@
-"""VisEvent RGB-E training set (TRAINING.md §3.3): ``<root>/<seq>/{vis_imgs,event_imgs}/*.bmp``."""
+"""VisEvent RGB-E training set (docs/training.md): ``<root>/<seq>/{vis_imgs,event_imgs}/*.bmp``."""
 from __future__ import annotations
 
 import logging
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 class VisEvent(BaseVideoDataset):
     """VisEvent: frame k = k-th sorted ``vis_imgs/*.bmp``; the event frame is the same name in ``event_imgs/``.
 
-    Quirks kept (TRAINING.md §9 item 17): valid = w > 5 and h > 5; the first character of each line of
+    Quirks kept (T17 in docs/parity.md): valid = w > 5 and h > 5; the first character of each line of
     ``absent_label.txt`` is used directly as the visibility flag (1 = visible), and-ed with valid.
     Frames are RGB ‖ event (``rgbrgb``). Fixed: stray files in the root are not taken as sequences,
     listings are cached, and differing vis / event frame counts raise :class:`SampleError`.

@@ -1,6 +1,6 @@
-"""Epoch loop, checkpoints and resume, shared by the trainers (TRAINING.md §7.3, §7.7, §7.8).
+"""Epoch loop, checkpoints and resume, shared by the trainers (docs/training.md).
 
-Differences from the reference ``BaseTrainer`` (all fixes of §9 items 9, 36, 37 and PAIN_POINTS A7):
+Differences from the reference ``BaseTrainer`` (fixes T9, T36, T37 in docs/parity.md):
 
 * checkpoints hold plain types and tensors only (``weights_only=True`` loads them): weights, optimizer,
   scheduler, AMP scaler, epoch, config (dict and yaml text), seed and RNG states; the reference
@@ -45,7 +45,7 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> List[str]:
 
 @contextlib.contextmanager
 def _restore_trained_cls_token(net: nn.Module) -> Iterator[None]:
-    """Load with the class-token aliasing of quirk Q1 switched off (MODEL.md §8.3).
+    """Load with the class-token aliasing of quirk Q1 switched off (docs/parity.md).
 
     Fresh models copy ``pos_embed[:, 0]`` into the class token after every load (the reference's
     view aliasing); a resumed training run must instead get back the class token it trained.
@@ -105,7 +105,7 @@ class BaseTrainer:
             self.epoch = epoch
             self.start_epoch(epoch)
             self.train_epoch()
-            self.lr_scheduler.step()  # once per epoch, after it (§7.2)
+            self.lr_scheduler.step()  # once per epoch, after it (docs/training.md)
             if self.should_save(epoch, max_epochs):
                 self.save_checkpoint()
         logger.info("finished training: %d epochs", max_epochs)
@@ -132,7 +132,8 @@ class BaseTrainer:
         raise NotImplementedError
 
     def should_save(self, epoch: int, max_epochs: int) -> bool:
-        """Every ``TRAIN.SAVE_EVERY_EPOCH`` epochs and each of the last ``TRAIN.SAVE_LAST_EPOCHS`` (§7.7)."""
+        """Every ``TRAIN.SAVE_EVERY_EPOCH`` epochs and each of the last ``TRAIN.SAVE_LAST_EPOCHS``
+        (docs/training.md)."""
         every = self.cfg.TRAIN.SAVE_EVERY_EPOCH
         return (every > 0 and epoch % every == 0) or epoch > max_epochs - self.cfg.TRAIN.SAVE_LAST_EPOCHS
 

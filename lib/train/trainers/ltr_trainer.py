@@ -83,7 +83,7 @@ class LTRTrainer(BaseTrainer):
                                  f"good checkpoint is kept")
         self.scaler.scale(loss).backward()
         if self.grad_clip_norm > 0:
-            self.scaler.unscale_(self.optimizer)  # clip true gradients, also under AMP (§9 item 34, fixed)
+            self.scaler.unscale_(self.optimizer)  # clip true gradients, also under AMP (T34 in docs/parity.md, fixed)
             norm = torch.nn.utils.clip_grad_norm_(self._trainable_parameters(), self.grad_clip_norm)
             if not self.scaler.is_enabled() and not torch.isfinite(norm):
                 raise NonFiniteError(f"epoch {self.epoch}: gradient norm is {norm.item()}; stopping before the "
