@@ -1,4 +1,4 @@
-"""The square context crop shared by training and tracking (MODEL.md §10.2, TRAINING.md §5.3).
+"""The square context crop shared by training and tracking (``docs/architecture.md``, ``docs/training.md``).
 
 ``sample_target`` cuts a square of side ``ceil(sqrt(w*h) * factor)`` centred on a box, zero-pads what
 falls outside the image and resizes it with OpenCV. The reference's rounding and padding quirks are
@@ -50,14 +50,14 @@ def sample_target(image: np.ndarray, box_xywh: BoxLike, factor: float, output_sz
     if crop_sz < 1:
         raise ValueError(f"Too small bounding box {[x, y, w, h]} (crop size {crop_sz} < 1)")
 
-    # Quirk (TRAINING.md §9 item 25): Python round() rounds half to even.
+    # T25 (docs/parity.md): Python round() rounds half to even.
     x1 = round(x + 0.5 * w - crop_sz * 0.5)
     x2 = x1 + crop_sz
     y1 = round(y + 0.5 * h - crop_sz * 0.5)
     y2 = y1 + crop_sz
 
     img_h, img_w = image.shape[:2]
-    # Quirk (TRAINING.md §9 item 25, MODEL.md Q18): the far-side padding has a +1, so a crop reaching the
+    # T25 and quirk Q18 (docs/parity.md): the far-side padding has a +1, so a crop reaching the
     # right/bottom border drops the last image column/row and pads one extra zero line.
     x1_pad = max(0, -x1)
     x2_pad = max(x2 - img_w + 1, 0)
@@ -94,9 +94,9 @@ def sample_target(image: np.ndarray, box_xywh: BoxLike, factor: float, output_sz
 
 def transform_image_to_crop(box_in: torch.Tensor, box_extract: torch.Tensor, resize_factor: float,
                             crop_sz: torch.Tensor, normalize: bool = False) -> torch.Tensor:
-    """Map a box (xywh px) into the coordinates of the crop made around ``box_extract`` (TRAINING.md §5.4).
+    """Map a box (xywh px) into the coordinates of the crop made around ``box_extract`` (``docs/training.md``).
 
-    ``crop_sz`` is ``tensor([S, S])``. Quirk (TRAINING.md §9 item 26): the crop centre is ``(S - 1) / 2``
+    ``crop_sz`` is ``tensor([S, S])``. T26 (``docs/parity.md``): the crop centre is ``(S - 1) / 2``
     and normalisation divides by ``S - 1`` (127 / 255), while the heatmap and the soft template mask use S.
     """
     box_extract_center = box_extract[0:2] + 0.5 * box_extract[2:4]

@@ -1,4 +1,4 @@
-"""Tiny synthetic datasets in each benchmark's real on-disk layout (EVALUATION.md §4), for the tests.
+"""Tiny synthetic datasets in each benchmark's real on-disk layout (``docs/evaluation.md``), for the tests.
 
 Not a test module: the test files load it by path (``load_synthetic()``), as pytest runs with
 ``--import-mode=importlib``. Images are 64 x 48 with a bright box moving one pixel per frame, so the

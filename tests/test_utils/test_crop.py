@@ -1,4 +1,4 @@
-"""``lib.utils.crop``: the reference crop's quirks on hand-computed cases (MODEL.md §10.2, TRAINING.md §5.3-§5.4)."""
+"""``lib.utils.crop``: the reference crop's quirks on hand-computed cases (``docs/parity.md``: Q18, T25, T26)."""
 import cv2
 import numpy as np
 import pytest

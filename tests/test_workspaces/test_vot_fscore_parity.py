@@ -1,7 +1,7 @@
 """DepthTrack Pr / Re / F of ``lib.test.analysis`` equal the real VOT toolkit's long-term analysis.
 
 A trajectory is produced on a synthetic RGB-D set (three sequences with absent stretches, >98
-confidences so the toolkit subsamples its thresholds, EVALUATION.md §3.3) and scored twice: by
+confidences so the toolkit subsamples its thresholds, ``docs/evaluation.md``) and scored twice: by
 ``vot analysis`` in a workspace using ``Depthtrack_workspace``'s stack, and by ``evaluate_tracker``
 on the same result files. A second case feeds the toolkit the files our local runner writes.
 """
@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 
 
 vws.require_toolkit()
+pytestmark = pytest.mark.slow  # each case runs the toolkit's analysis in a subprocess
 
 SEQUENCES = {"alpha": 40, "bravo": 35, "charlie": 42}
 ABSENT = {"alpha": range(12, 18), "charlie": range(30, 36)}
@@ -51,7 +52,7 @@ def test_fscore_equals_vot_toolkit_longterm_analysis(tmp_path, dataset):
     for name in SEQUENCES:
         values = (workspace / "results" / "Replay" / "rgbd-unsupervised" / name / f"{name}_001_confidence.value")
         confidences += [float(v) for v in values.read_text().split()]
-    assert len(confidences) > 98 and len(set(confidences)) > 80  # thresholds are subsampled (§3.3)
+    assert len(confidences) > 98 and len(set(confidences)) > 80  # thresholds are subsampled
     (pr, re, f), ours = _toolkit_vs_ours(workspace, "Replay", dataset)
     assert 0.05 < f < 0.95
     for scores in ours:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLKIT = "0.7."  # install.sh pins vot-toolkit 0.7.4 (0.9.0 cannot run multistart, EVALUATION.md §3.5)
+TOOLKIT = "0.7."  # install.sh pins vot-toolkit 0.7.4 (0.9.0 cannot run multistart, docs/evaluation.md)
 
 
 def require_toolkit() -> None:

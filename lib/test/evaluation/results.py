@@ -124,6 +124,54 @@ def _now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+class FolderLock:
+    """An exclusive ``fcntl.flock`` on ``<folder>/.cstrack_run.lock``, released when the holder exits
+    (also by ``kill -9``); the file names the holder for the message a second runner prints."""
+
+    def __init__(self, folder: str, how_to_proceed: str = "wait for it to finish, pass --wait to start when it "
+                                                          "does, or choose another --results_dir"):
+        self.folder = folder
+        self.how_to_proceed = how_to_proceed
+        self._fd: Optional[int] = None
+
+    def acquire(self, wait: bool = False) -> None:
+        """Create the folder and lock it; :class:`ResultsLockedError` names the holder unless ``wait``."""
+        os.makedirs(self.folder, exist_ok=True)
+        fd = os.open(os.path.join(self.folder, LOCK_NAME), os.O_RDWR | os.O_CREAT, default_file_mode())
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: concurrent runners are not detected
+            logger.warning("file locking is not available on this system; do not run two runners on %s",
+                           self.folder)
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = self._holder(fd)
+                if not wait:
+                    os.close(fd)
+                    raise ResultsLockedError(f"{self.folder} is in use by another runner ({holder}); "
+                                             f"{self.how_to_proceed}") from None
+                logger.info("%s is in use by another runner (%s); waiting for it", self.folder, holder)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": _now()}).encode(), 0)
+        self._fd = fd
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        try:
+            info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        except (OSError, ValueError):
+            info = {}
+        return f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started {info.get('started', '?')}"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # releases the flock
+            self._fd = None
+
+
 class ResultsFolder:
     """One results folder used by one runner: lock, manifest, and which sequences are finished.
 
@@ -138,43 +186,14 @@ class ResultsFolder:
         self.result_format = result_format
         self.manifest_path = os.path.join(results_dir, MANIFEST_NAME)
         self.manifest: Dict[str, Any] = {}
-        self._lock_fd: Optional[int] = None
+        self._lock = FolderLock(results_dir)
 
     # ----------------------------------------------------------------- lock
     def open(self, wait: bool = False) -> "ResultsFolder":
         """Create the folder and hold its lock; :class:`ResultsLockedError` names the holder."""
-        os.makedirs(self.path, exist_ok=True)
-        lock_path = os.path.join(self.path, LOCK_NAME)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, default_file_mode())
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: concurrent runners are not detected
-            logger.warning("file locking is not available on this system; do not run two runners on %s", self.path)
-        else:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = self._holder(fd)
-                if not wait:
-                    os.close(fd)
-                    raise ResultsLockedError(
-                        f"{self.path} is in use by another runner ({holder}); wait for it to finish, pass --wait "
-                        f"to start when it does, or choose another --results_dir") from None
-                logger.info("%s is in use by another runner (%s); waiting for it", self.path, holder)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": _now()}).encode(), 0)
-        self._lock_fd = fd
+        self._lock.acquire(wait)
         self._remove_stale_temporaries()
         return self
-
-    @staticmethod
-    def _holder(fd: int) -> str:
-        try:
-            info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
-        except (OSError, ValueError):
-            info = {}
-        return f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started {info.get('started', '?')}"
 
     def _remove_stale_temporaries(self) -> None:
         """Temporary files of a runner that was killed mid-write (nobody else writes here while we hold the lock)."""
@@ -183,9 +202,7 @@ class ResultsFolder:
                 path.unlink()
 
     def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the flock
-            self._lock_fd = None
+        self._lock.release()
 
     def __enter__(self) -> "ResultsFolder":
         return self

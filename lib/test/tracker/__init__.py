@@ -30,6 +30,14 @@ def tracker_config(script: str, config: Optional[str], ckpt: Any, path: str) -> 
     return load_config(script, script=script), f"experiments/{script}/{script}.yaml"
 
 
+def _read_weights(script: str, checkpoint: str, config: Optional[str]) -> Tuple[Mapping, Mapping, str]:
+    """Read ``checkpoint`` once: its state_dict, the config to build with, and where that config came from."""
+    ckpt = read_checkpoint(checkpoint)
+    state = extract_state_dict(ckpt, checkpoint)
+    cfg, config_source = tracker_config(script, config, ckpt, checkpoint)
+    return state, cfg, config_source  # the optimizer state and trainer records of ``ckpt`` are dropped
+
+
 def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "default",
                   device: Optional[Union[str, torch.device]] = None, config: Optional[str] = None
                   ) -> CSTrackTracker:
@@ -51,10 +59,7 @@ def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "d
         raise ValueError("build_tracker needs a checkpoint file (checkpoint=...)")
     tracker_cls = TRACKERS.get(script)
     path = os.fspath(checkpoint)
-    ckpt = read_checkpoint(path)
-    state = extract_state_dict(ckpt, path)
-    cfg, config_source = tracker_config(script, config, ckpt, path)
-    del ckpt  # optimizer state and trainer records are not needed any more
+    state, cfg, config_source = _read_weights(script, path, config)
     net = build_model(cfg, arch=script)
     load_state_dict_into(net, state, path, strict=True)
     tracker = tracker_cls(net, cfg, dataset_name=dataset_name, device=resolve_device(device))
@@ -62,4 +67,14 @@ def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "d
     return tracker
 
 
-__all__ = ["build_tracker", "CSTrackTracker", "CSTrackTemporalTracker", "RunIdentity", "tracker_config"]
+def checkpoint_identity(script: str, checkpoint: str, dataset_name: str = "default",
+                        config: Optional[str] = None) -> RunIdentity:
+    """The identity :func:`build_tracker` would give its tracker, without building the network."""
+    TRACKERS.get(script)
+    path = os.fspath(checkpoint)
+    state, cfg, config_source = _read_weights(script, path, config)
+    return tracker_identity(script, state, cfg, dataset_name, path, config_source)
+
+
+__all__ = ["build_tracker", "checkpoint_identity", "CSTrackTracker", "CSTrackTemporalTracker", "RunIdentity",
+           "tracker_config"]

@@ -4,21 +4,27 @@ The toolkit starts this module from a ``traxpython`` tracker entry (``Depthtrack
 ``VOT22RGBD_workspace/trackers.ini``), which can pass no arguments, so every option also has an
 environment variable the ``.ini`` sets with ``env_<NAME> = value``:
 
-* ``--script`` / ``CSTRACK_SCRIPT``: ``cstrack_s1`` or ``cstrack_s2`` (the reference's stage-1 entry ran
-  stage 2, PAIN_POINTS A12; here the script is what runs);
+* ``--script`` / ``CSTRACK_SCRIPT``: a tracker registered in ``lib.registry.TRACKERS`` (``cstrack_s1``,
+  ``cstrack_s2``); the script is what runs (the reference's stage-1 entry ran stage 2);
 * ``--checkpoint`` / ``CSTRACK_S1_CHECKPOINT`` or ``CSTRACK_S2_CHECKPOINT`` (per script) /
-  ``CSTRACK_CHECKPOINT``: the weights; else the ``checkpoints_path`` setting (a file, or a folder
-  searched for the latest ``<SCRIPT>_ep*.pth.tar``, also under ``train/<script>/<config>/``);
-* ``--config`` / ``CSTRACK_CONFIG``: experiment yaml name or path (default: the script's yaml);
+  ``CSTRACK_CHECKPOINT``: the weights, any layout incl. the authors' trainer files; else the
+  ``checkpoints_path`` setting (a file, or a folder searched for the latest ``<SCRIPT>_ep*.pth.tar``,
+  also under ``train/<script>/<config>/``);
+* ``--config`` / ``CSTRACK_CONFIG``: experiment yaml name or path (default: the config stored in the
+  checkpoint, else the script's yaml);
 * ``--dataset`` / ``CSTRACK_VOT_DATASET``: tracker dataset name, ``depthtrack`` (update threshold 0.7,
-  as the reference's VOT wrapper, EVALUATION.md §3.4);
-* ``--device`` / ``CSTRACK_DEVICE``: ``cpu``, ``cuda``, ``cuda:N`` (default: CUDA when available).
+  as the reference's VOT wrapper, ``docs/evaluation.md``);
+* ``--device`` / ``CSTRACK_DEVICE``: ``cpu``, ``cuda``, ``cuda:N`` (default: CUDA when available);
+* ``CSTRACK_RUN_IDENTITY``: set by ``python -m lib.test.vot.evaluate``; the digest of the run identity
+  recorded for the toolkit's results folder. A tracker built from other weights, config or code stops
+  instead of adding its trajectories to that folder.
 
 Channels ``color`` + ``depth`` arrive as file paths and become the 6-channel ``rgbcolormap`` frame
-(depth clipped, EVALUATION.md §2.3); each reply carries the box and ``confidence`` = the tracker's
-``best_score`` for the long-term analysis. The network is loaded once per process, before the TraX
-handshake; the process serves every initialisation the toolkit sends (all anchors of a multistart
-sequence), since it does not announce the ``vot`` wrapper that makes the toolkit restart it.
+(depth clipped); each reply carries the box and ``confidence`` = the tracker's ``best_score`` for the
+long-term analysis. The network is loaded once per process, before the TraX handshake; the process
+serves every initialisation the toolkit sends (all anchors of a multistart sequence). A user error
+(checkpoint, config, damaged frame) is one ``run_vot: error: ...`` line on stderr, which the toolkit
+keeps in its log, and exit code 2; ``--verbose`` adds the traceback.
 """
 from __future__ import annotations
 
@@ -26,28 +32,62 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from typing import Any, Optional, Sequence
 
+from lib.registry import TRACKERS
+from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
+from lib.test.tracker import build_tracker
 from lib.utils.checkpoint_layout import resolve_vot_checkpoint
 from lib.utils.rgbx import get_x_frame
 
 logger = logging.getLogger(__name__)
 
-SCRIPTS = ("cstrack_s1", "cstrack_s2")
+IDENTITY_VARIABLE = "CSTRACK_RUN_IDENTITY"
+
+
+class StartError(RuntimeError):
+    """How the tracker was started does not work: an unknown script, or weights, config or code other than
+    those whose run identity the toolkit's results folder records."""
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="CSTrack RGB-D tracker for the VOT toolkit (TraX server)")
     parser.add_argument("--script", default=os.environ.get("CSTRACK_SCRIPT"),
-                        help=f"tracker family, one of {SCRIPTS} (env CSTRACK_SCRIPT)")
-    parser.add_argument("--checkpoint", default=None, help="weights file (env CSTRACK_CHECKPOINT)")
+                        help=f"tracker, one of {TRACKERS.names()} (env CSTRACK_SCRIPT)")
+    parser.add_argument("--checkpoint", default=None, help="weights file (env CSTRACK_<SCRIPT>_CHECKPOINT or "
+                                                           "CSTRACK_CHECKPOINT)")
     parser.add_argument("--config", default=os.environ.get("CSTRACK_CONFIG"),
-                        help="experiment yaml name or path (env CSTRACK_CONFIG; default: the script's yaml)")
+                        help="experiment yaml name or path (env CSTRACK_CONFIG; default: the checkpoint's stored "
+                             "config, else the script's yaml)")
     parser.add_argument("--dataset", default=os.environ.get("CSTRACK_VOT_DATASET", "depthtrack"),
                         help="tracker dataset name (env CSTRACK_VOT_DATASET), default depthtrack")
     parser.add_argument("--device", default=os.environ.get("CSTRACK_DEVICE"),
                         help="cpu | cuda | cuda:N (env CSTRACK_DEVICE)")
+    parser.add_argument("--verbose", action="store_true", help="tracebacks of user errors")
     return parser
+
+
+def load_tracker(args: argparse.Namespace, environ: Optional[dict] = None) -> Any:
+    """Resolve the checkpoint and build the tracker ``args`` name; check the expected run identity."""
+    environ = os.environ if environ is None else environ
+    if args.script not in TRACKERS:
+        raise StartError(f"tracker script '{args.script}' (--script or CSTRACK_SCRIPT) must be one of "
+                         f"{TRACKERS.names()}")
+    config_name = os.path.splitext(os.path.basename(args.config or args.script))[0]
+    checkpoint = resolve_vot_checkpoint(args.script, config_name, args.checkpoint, environ)
+    logger.info("%s, config %s, checkpoint %s, dataset %s", args.script, args.config or "(default)", checkpoint,
+                args.dataset)
+    tracker = build_tracker(args.script, checkpoint=checkpoint, dataset_name=args.dataset, device=args.device,
+                            config=args.config)
+    expected = environ.get(IDENTITY_VARIABLE)
+    if expected and tracker.identity.digest != expected:
+        raise StartError(
+            f"{checkpoint} (with config {args.config or 'default'}) is not the run the toolkit's results folder "
+            f"was started with ({IDENTITY_VARIABLE}={expected[:12]}..., this tracker {tracker.identity.digest[:12]}"
+            f"...): was the checkpoint replaced during the evaluation? Run `python -m lib.test.vot.evaluate` again")
+    logger.info("run identity %s", tracker.identity.digest)
+    return tracker
 
 
 def serve(tracker: Any, server: Any) -> int:
@@ -61,7 +101,7 @@ def serve(tracker: Any, server: Any) -> int:
         if request.type == trax.TraxStatus.QUIT:
             return initializations
         color, depth = request.image["color"].path(), request.image["depth"].path()
-        # EVALUATION.md §2.3 / §3.4: RGB + JET colour map of the clipped depth, as the reference's VOT wrapper.
+        # RGB + JET colour map of the clipped depth, as the reference's VOT wrapper (docs/evaluation.md).
         frame = get_x_frame(color, depth, "rgbcolormap", depth_clip=True)
         if request.type == trax.TraxStatus.INITIALIZE:
             region = request.objects[0][0]
@@ -75,31 +115,25 @@ def serve(tracker: Any, server: Any) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Build the tracker, then run the TraX server loop on stdin/stdout."""
+    """Build the tracker, then run the TraX server loop on stdin/stdout; a user error is one line, exit 2."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="run_vot: %(message)s")
     args = build_arg_parser().parse_args(argv)
-    if args.script not in SCRIPTS:
-        raise SystemExit(f"run_vot: tracker script '{args.script}' (--script or CSTRACK_SCRIPT) must be one of "
-                         f"{SCRIPTS}")
-    config = args.config or args.script
     try:
-        checkpoint = resolve_vot_checkpoint(args.script, os.path.splitext(os.path.basename(config))[0],
-                                            args.checkpoint)
-    except FileNotFoundError as e:
-        raise SystemExit(f"run_vot: {e}") from e
-    logger.info("%s, config %s, checkpoint %s, dataset %s", args.script, config, checkpoint, args.dataset)
+        tracker = load_tracker(args)
+        import trax
+        from trax.image import Image
+        from trax.region import Region
 
-    import trax
-    from trax.image import Image
-    from trax.region import Region
-
-    from lib.test.tracker import build_tracker
-
-    tracker = build_tracker(args.script, checkpoint=checkpoint, dataset_name=args.dataset, device=args.device,
-                            config=config)
-    with trax.Server([Region.RECTANGLE], [Image.PATH], ["color", "depth"],
-                     tracker_name=f"CSTrack {args.script}") as server:
-        count = serve(tracker, server)
+        with trax.Server([Region.RECTANGLE], [Image.PATH], ["color", "depth"],
+                         tracker_name=f"CSTrack {args.script}") as server:
+            count = serve(tracker, server)
+    except Exception as e:  # user errors: one line; anything else is a bug and keeps its traceback
+        if not (is_user_error(e) or isinstance(e, StartError)):
+            raise
+        if args.verbose:
+            traceback.print_exc()
+        print(f"run_vot: error: {describe(e)}", file=sys.stderr)
+        return USER_EXIT_CODE
     logger.info("served %d initialisation(s)", count)
     return 0
 
