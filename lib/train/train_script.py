@@ -245,6 +245,23 @@ def read_resume_checkpoint(candidates: List[str]) -> Tuple[Optional[str], Option
     return None, None
 
 
+def check_same_resume_point(settings: RunSettings, state: Optional[Mapping[str, Any]]) -> None:
+    """All processes resume from the same epoch, else CheckpointError (before any of them trains).
+
+    Every process reads the checkpoint folder itself; on several machines it must be one shared folder.
+    A machine that sees other files (or none) would train other epochs and hang the job at the end.
+    """
+    if not settings.distributed:
+        return
+    epoch = int(state["epoch"]) if state is not None else 0
+    epochs: List[Optional[int]] = [None] * settings.world_size
+    torch.distributed.all_gather_object(epochs, epoch)
+    if len(set(epochs)) > 1:
+        raise CheckpointError(f"the processes would resume from different epochs (by rank: {epochs}; 0 = no "
+                              f"checkpoint): {settings.checkpoint_dir} is not the same folder on every machine. "
+                              f"Use a --save_dir that all machines share, or --resume none")
+
+
 def initialise_weights(net: nn.Module, cfg: Mapping, resuming: bool) -> None:
     """Pretrained weights of a fresh run: the previous stage's checkpoint or the Fast-iTPN backbone."""
     if resuming:
@@ -313,6 +330,7 @@ def run(settings: RunSettings) -> LTRTrainer:
             loader = build_loader(cfg, settings)
             net = build_model(cfg, arch=settings.script)
             resume_path, resume_state = read_resume_checkpoint(resume_candidates(settings, type(net).__name__))
+            check_same_resume_point(settings, resume_state)
             initialise_weights(net, cfg, resuming=resume_path is not None)
             if net.frozen_modules:
                 logger.info("frozen modules (train mode kept): %s (%d tensors)", list(net.frozen_modules),

@@ -186,6 +186,27 @@ def test_two_machines_with_the_authors_multi_node_arguments(data_env, tmp_path):
 
 
 @pytest.mark.slow
+def test_machines_that_see_different_checkpoints_refuse_to_resume(data_env, stage1_run, tmp_path):
+    """Two "machines" whose --save_dir differ: only rank 0 has a checkpoint, so nobody trains."""
+    first = tmp_path / "machine0"
+    ckpt(first, "cstrack_s1", 1).parent.mkdir(parents=True)
+    shutil.copy(ckpt(stage1_run[0], "cstrack_s1", 1), ckpt(first, "cstrack_s1", 1))
+    port = free_port()
+    nodes = []
+    for rank, save_dir in ((0, first), (1, tmp_path / "machine1")):
+        command = [sys.executable, str(REPO / "tracking" / "train.py"), "--script", "cstrack_s1", "--config",
+                   "cstrack_s1_tiny", "--save_dir", str(save_dir), "--mode", "multi_node", "--nnodes", "2", "--rank",
+                   str(rank), "--port", port, "--nproc_per_node", "1", "--device", "cpu", "--seed", "3"]
+        nodes.append(subprocess.Popen(command, env=data_env, cwd=str(REPO), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outputs = [node.communicate(timeout=TIMEOUT) for node in nodes]
+    for node, (_, err) in zip(nodes, outputs):
+        assert node.returncode != 0
+        assert "resume from different epochs (by rank: [1, 0]" in err, err[-3000:]
+    assert not ckpt(first, "cstrack_s1", 2).exists() and not list((tmp_path / "machine1").glob("checkpoints/**/*.tar"))
+
+
+@pytest.mark.slow
 def test_an_unwritable_save_dir_is_one_clear_line(data_env, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
