@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.authors_format import write_authors_checkpoint
 from tests.test_evaluation import benchmark_data as syn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +84,20 @@ def test_rgbt_script_lasher_two_workers_default_tree(tmp_path, checkpoint, monke
     for name in ours:
         if name.endswith(".txt"):
             np.testing.assert_allclose(np.loadtxt(out / name), np.loadtxt(serial / name), rtol=0, atol=1e-3)
+
+
+def test_the_authors_checkpoint_format_runs_without_a_flag(tmp_path, checkpoint, monkeypatch, one_torch_thread):
+    """A file in the authors' trainer format (pickled trainer objects, storages on cuda:0) gives the same
+    result files as the same weights saved as ``{"net": ...}``."""
+    from lib.utils.checkpoint import extract_state_dict, read_checkpoint
+
+    data = syn.make_visevent(tmp_path / "visevent", {"v1": 5})
+    authors = tmp_path / "CSTRACK_S1_ep0002.pth.tar"
+    write_authors_checkpoint(authors, extract_state_dict(read_checkpoint(str(checkpoint))), epoch=2,
+                             net_type="CSTRACK_S1", script="cstrack_s1")
+    for name, path in (("authors", authors), ("net", checkpoint)):
+        _run_in_process(RGBE_SCRIPT, _args("VisEvent", data, path, "--results_dir", str(tmp_path / name)), monkeypatch)
+    assert _results(tmp_path / "authors") == _results(tmp_path / "net")
 
 
 @pytest.mark.slow
