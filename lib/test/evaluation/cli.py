@@ -13,6 +13,8 @@ import sys
 import traceback
 from typing import Optional, Sequence as SequenceT
 
+import lib.test.tracker  # noqa: F401 (registers the trackers --script_name chooses from)
+from lib.registry import TRACKERS
 from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
 from lib.test.evaluation.results import default_results_dir
 from lib.test.evaluation.runner import TrackerFactory
@@ -27,7 +29,7 @@ def build_arg_parser(datasets: SequenceT[str], description: str) -> argparse.Arg
     --debug --video``) plus ``--checkpoint/--ckpt_name``, ``--epoch``, ``--device``, ``--dataset_dir``,
     ``--results_dir``, ``--overwrite``, ``--wait`` and ``--verbose``."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--script_name", default="cstrack_s2", help="tracker family, e.g. cstrack_s1 | cstrack_s2")
+    parser.add_argument("--script_name", default="cstrack_s2", choices=TRACKERS.names(), help="tracker")
     parser.add_argument("--yaml_name", default=None, help="experiment yaml name or path (default: the config stored "
                         "in the checkpoint, else experiments/<script>/<script>.yaml)")
     parser.add_argument("--dataset_name", default=datasets[0], choices=list(datasets))
