@@ -9,7 +9,7 @@ import torch
 
 from lib.utils.checkpoint import (CheckpointError, extract_state_dict, load_network_weights, pickled_globals,
                                   read_checkpoint)
-from lib.utils.parity import load_recipe
+from tests.parity_fixtures import load_recipe
 
 AUTHORS_FILE = "authors_format/CSTRACK_S2_ep0050.pth.tar"
 
