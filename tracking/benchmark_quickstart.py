@@ -5,17 +5,20 @@
     python tracking/benchmark_quickstart.py --update BENCHMARKS.md --docs_images docs/images
 
 ``tracking/quickstart.py --fresh`` runs as a child process, exactly as a user would start it; the wall
-time includes the interpreter start-up. The section (Markdown) is printed; ``--update FILE`` also
-writes it into FILE between ``<!-- quickstart:start -->`` and ``<!-- quickstart:end -->`` (appended when
-the markers are not there yet). ``--docs_images DIR`` copies the run's video frame and success plot to
-``DIR/quickstart_frame.png`` and ``DIR/quickstart_success.png`` (shrunk below 200 KB), the pictures
-the README shows.
+time includes the interpreter start-up, the CPU time is that of the child and its data-loader workers
+(user + system). Other jobs on the machine stretch the wall time, hardly the CPU time: the section
+states the load average before and after. The section (Markdown) is printed; ``--update FILE`` also
+writes it into FILE between ``<!-- quickstart:start -->`` and ``<!-- quickstart:end -->`` (``--quick``:
+``quickstart-quick``), appended when the markers are not there yet. ``--docs_images DIR`` copies the
+run's video frame and success plot to ``DIR/quickstart_frame.png`` and ``DIR/quickstart_success.png``
+(shrunk below 200 KB), the pictures the README shows.
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,7 +35,6 @@ from lib.quickstart.pipeline import PROFILES, STATIC_NAME, STEPS, TRACKER_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = REPO_ROOT / "tracking" / "quickstart.py"
-START, END = "<!-- quickstart:start -->", "<!-- quickstart:end -->"
 MAX_PNG_BYTES = 200_000
 
 
@@ -44,27 +46,39 @@ def load_average() -> str:
         return "?"
 
 
-def run_quickstart(workdir: Path, quick: bool, seed: int, device: str) -> float:
-    """Run the quickstart from scratch in ``workdir``; returns its wall time in seconds."""
+def markers(profile: str) -> tuple:
+    """The (start, end) comments around a profile's section."""
+    name = "quickstart" if profile == "default" else f"quickstart-{profile}"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_quickstart(workdir: Path, quick: bool, seed: int, device: str) -> tuple:
+    """Run the quickstart from scratch in ``workdir``; returns its (wall, CPU) time in seconds."""
     command = [sys.executable, str(QUICKSTART), "--workdir", str(workdir), "--seed", str(seed), "--device", device,
                "--fresh"] + (["--quick"] if quick else [])
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), children_cpu_seconds()
     subprocess.run(command, check=True, cwd=str(REPO_ROOT))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu_seconds() - cpu_start
 
 
-def section(summary: dict, wall: float, load_before: str, load_after: str) -> str:
+def section(summary: dict, wall: float, cpu: float, load_before: str, load_after: str) -> str:
     """The BENCHMARKS.md section for one run (Markdown)."""
     profile = PROFILES[summary["profile"]]
     data = profile.data
     command = "python tracking/quickstart.py" + (" --quick" if summary["profile"] == "quick" else "")
+    start, end = markers(summary["profile"])
     lines = [
-        START,
+        start,
         f"## Quickstart: `{command}`",
         "",
         f"Measured with `python tracking/benchmark_quickstart.py{' --quick' if summary['profile'] == 'quick' else ''}` "
         f"on {datetime.date.today().isoformat()}: {summary['cpu']}, {os.cpu_count()} cores, device "
-        f"{summary['device']}, {summary['threads']} torch thread(s) per process, torch {torch.__version__}, Python {platform.python_version()}, seed {summary['seed']}. "
+        f"{summary['device']}, {summary['threads']} torch thread(s), torch {torch.__version__}, Python {platform.python_version()}, seed {summary['seed']}. "
         f"1-minute load average {load_before} before and {load_after} after the run (other jobs on the machine "
         f"stretch every time below).",
         "",
@@ -84,15 +98,17 @@ def section(summary: dict, wall: float, load_before: str, load_after: str) -> st
     for step in STEPS:
         title = step.title.replace("|", "\\|")  # a literal | inside a Markdown table cell
         lines.append(f"| {title} | {format_duration(summary['steps'][step.key]['seconds'])} |")
-    lines += [f"| **total, wall clock (including Python start-up)** | **{format_duration(wall)}** |", "", END]
+    lines += [f"| **total, wall clock (including Python start-up)** | **{format_duration(wall)}** |",
+              f"| total CPU time (user + system, all processes) | {format_duration(cpu)} |", "", end]
     return "\n".join(lines)
 
 
-def update_file(path: Path, text: str) -> None:
-    """Replace the marked section in ``path`` (or append it; the file is created if missing)."""
+def update_file(path: Path, text: str, profile: str) -> None:
+    """Replace the profile's marked section in ``path`` (or append it; the file is created if missing)."""
+    start, end = markers(profile)
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if START in old and END in old:
-        new = old[:old.index(START)] + text + old[old.index(END) + len(END):]
+    if start in old and end in old:
+        new = old[:old.index(start)] + text + old[old.index(end) + len(end):]
     else:
         new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old else "") + text + "\n"
     path.write_text(new, encoding="utf-8")
@@ -128,11 +144,11 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="cstrack_quickstart_") as tmp:
         workdir = args.workdir or Path(tmp) / "quickstart"
         load_before = load_average()
-        wall = run_quickstart(workdir, args.quick, args.seed, args.device)
+        wall, cpu = run_quickstart(workdir, args.quick, args.seed, args.device)
         load_after = load_average()
         with open(workdir / "report" / "summary.json", "r", encoding="utf-8") as f:
             summary = json.load(f)
-        text = section(summary, wall, load_before, load_after)
+        text = section(summary, wall, cpu, load_before, load_after)
         if args.docs_images:
             for name, key in (("quickstart_frame.png", "video frame"), ("quickstart_success.png", "success plot")):
                 size = save_small_png(summary["files"][key], args.docs_images / name)
@@ -140,7 +156,7 @@ def main(argv=None) -> int:
     print()
     print(text)
     if args.update:
-        update_file(args.update, text)
+        update_file(args.update, text, summary["profile"])
         print(f"\nupdated {args.update}")
     return 0
 

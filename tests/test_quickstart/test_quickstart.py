@@ -1,30 +1,28 @@
 """The quickstart end to end: ``tracking/quickstart.py --quick`` on CPU, every artefact checked.
 
-One real run (module fixture, about 1-2 minutes on 2 cores): synthetic LasHeR-layout data, both training
-stages through lib/train/run_training.py, the RGBT runner, the Python metrics, plots and the video.
-A second run must reuse every step; a run of another profile in the same folder is refused. The
+One real run (module fixture, about 2 minutes on 2 idle cores, slow): synthetic LasHeR-layout data,
+both training stages through lib/train/run_training.py, the RGBT runner, the Python metrics, plots,
+the video and the HTML report. The trained tracker must beat the static box, scored here by a small
+independent implementation of the success curve; the printed demo command must run as printed. A
+second run must reuse every step; a run of another profile in the same folder is refused. The
 synthetic data generator is also checked on its own (layout, determinism, a thermal-looking X).
 """
 import json
+import re
+import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from lib.quickstart.pipeline import STATIC_NAME, STEPS, TRACKER_NAME
 from lib.quickstart.synthetic_rgbt import SyntheticRGBTConfig, generate_dataset
-from lib.test.analysis import evaluate_tracker
-from lib.test.analysis.readers import read_boxes
 from lib.test.evaluation.datasets import load_benchmark
 from lib.train.dataset.lasher import LasHeR
 from lib.utils.checkpoint import read_checkpoint
-
-from tests.script_loading import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "tracking" / "quickstart.py"
@@ -34,36 +32,57 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def run_quickstart(workdir, *extra):
     command = [sys.executable, str(QUICKSTART), "--workdir", str(workdir), "--device", "cpu", *extra]
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=str(REPO), capture_output=True, text=True, timeout=TIMEOUT)
-    return result, time.perf_counter() - start
+    return subprocess.run(command, cwd=str(REPO), capture_output=True, text=True, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """``tracking/quickstart.py --quick`` once; (workdir, summary, completed process, seconds)."""
+    """``tracking/quickstart.py --quick`` once; (workdir, summary, completed process)."""
     workdir = tmp_path_factory.mktemp("quickstart") / "run"
-    result, seconds = run_quickstart(workdir, "--quick")
+    result = run_quickstart(workdir, "--quick")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     summary = json.loads((workdir / "report" / "summary.json").read_text(encoding="utf-8"))
-    return workdir, summary, result, seconds
+    return workdir, summary, result
+
+
+def read_rows(path):
+    """x y w h rows of a result or ground-truth file (spaces or commas)."""
+    return np.array([[float(v) for v in line.replace(",", " ").split()]
+                     for line in Path(path).read_text().splitlines() if line.strip()])
+
+
+def success_auc(pred, gt):
+    """Independent of lib.test.analysis: mean over thresholds 0, 0.05, .., 1 of the fraction of frames
+    (the first excluded, it is given) whose IoU exceeds the threshold."""
+    x1, y1 = np.maximum(pred[:, 0], gt[:, 0]), np.maximum(pred[:, 1], gt[:, 1])
+    x2 = np.minimum(pred[:, 0] + pred[:, 2], gt[:, 0] + gt[:, 2])
+    y2 = np.minimum(pred[:, 1] + pred[:, 3], gt[:, 1] + gt[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    iou = inter / (pred[:, 2] * pred[:, 3] + gt[:, 2] * gt[:, 3] - inter)
+    return float(np.mean([(iou[1:] > t).mean() for t in np.linspace(0, 1, 21)]))
 
 
 # ------------------------------------------------------------------------------------------ the run
+@pytest.mark.slow
 def test_progress_lines_and_summary_are_printed(quick_run):
-    _, summary, result, _ = quick_run
+    workdir, summary, result = quick_run
     out = result.stdout
     for i in range(1, len(STEPS) + 1):
         assert f"[{i}/{len(STEPS)}]" in out
-    assert "[train: 1, " in out and "epoch 1 done" in out  # the trainer's own progress lines
+    assert "[train: 1, " in out and "epoch 1 done" in out  # the trainer's own progress lines, echoed
+    assert "config:" not in out  # its config dump goes to the step log only
     assert "[1/3] " in out  # the runner's per-sequence lines
     assert "Quickstart finished (quick profile)" in out and "beats the static box" in out
     for path in summary["files"].values():
         assert Path(path).name in out  # the summary says where every file is
+    for step in ("stage1", "stage2", "track"):  # each entry point's full output is in its step log
+        assert "config:" in (workdir / "logs" / f"{step}.log").read_text() or step == "track"
+    assert "Traceback" not in out + result.stderr
 
 
+@pytest.mark.slow
 def test_dataset_is_in_the_lasher_layout(quick_run):
-    workdir, summary, _, _ = quick_run
+    workdir, summary, _ = quick_run
     train_dir, test_dir = Path(summary["files"]["train split"]), Path(summary["files"]["test split"])
     assert train_dir == workdir / "data" / "lasher" / "trainingset"
     for split in (train_dir, test_dir):
@@ -73,48 +92,63 @@ def test_dataset_is_in_the_lasher_layout(quick_run):
             boxes = np.loadtxt(seq / "visible.txt", delimiter=",", ndmin=2)
             assert len(visible) == len(infrared) == len(boxes) > 20
             assert (seq / "infrared.txt").read_text() == (seq / "visible.txt").read_text()
-    assert LasHeR(str(train_dir), split=None).get_num_sequences() == 12  # the training reader takes it
-    assert len(load_benchmark("LasHeR", str(test_dir))) == 3  # and the benchmark reader
+    num_train = len([p for p in train_dir.iterdir() if p.is_dir()])
+    assert LasHeR(str(train_dir), split=None).get_num_sequences() == num_train  # the training reader takes it
+    assert len(load_benchmark("LasHeR", str(test_dir))) == len([p for p in test_dir.iterdir() if p.is_dir()])
 
 
-def test_checkpoints_of_both_stages(quick_run):
-    _, summary, _, _ = quick_run
+@pytest.mark.slow
+def test_checkpoints_of_both_stages_and_the_readme_names_the_same_file(quick_run):
+    _, summary, _ = quick_run
     s1 = read_checkpoint(summary["files"]["stage-1 checkpoint"])
     s2 = read_checkpoint(summary["files"]["stage-2 checkpoint"])
-    assert (s1["net_type"], s1["epoch"]) == ("CSTRACK_S1", 3)
-    assert (s2["net_type"], s2["epoch"]) == ("CSTRACK_S2", 1)
+    assert s1["net_type"] == "CSTRACK_S1" and s2["net_type"] == "CSTRACK_S2"
+    for ckpt, path in ((s1, summary["files"]["stage-1 checkpoint"]), (s2, summary["files"]["stage-2 checkpoint"])):
+        assert Path(path).name == f"{ckpt['net_type']}_ep{ckpt['epoch']:04d}.pth.tar"
     assert s2["config"]["MODEL"]["PRETRAINED_PATH"] == summary["files"]["stage-1 checkpoint"]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## See it work first"):readme.index("## Using the model")]
+    named = set(re.findall(r"CSTRACK_S2_ep\d{4}\.pth\.tar", section))
+    assert named == {Path(summary["files"]["stage-2 checkpoint"]).name}
 
 
+@pytest.mark.slow
 def test_result_files_are_complete(quick_run):
-    _, summary, _, _ = quick_run
+    _, summary, _ = quick_run
     bench = load_benchmark("LasHeR", summary["files"]["test split"])
     for seq in bench.sequences:
         for key in ("tracker results", "static-box results"):
-            boxes = read_boxes(Path(summary["files"][key]) / f"{seq.name}.txt")
+            boxes = read_rows(Path(summary["files"][key]) / f"{seq.name}.txt")
             assert boxes.shape == (len(seq), 4) and np.isfinite(boxes).all()
             np.testing.assert_allclose(boxes[0], seq.ground_truth[0])  # row 0 = ground truth (reference format)
-        static = read_boxes(Path(summary["files"]["static-box results"]) / f"{seq.name}.txt")
+        static = read_rows(Path(summary["files"]["static-box results"]) / f"{seq.name}.txt")
         np.testing.assert_allclose(static, np.repeat(seq.ground_truth[:1], len(seq), axis=0))
 
 
-def test_metrics_table_and_trained_tracker_beats_static_box(quick_run):
-    _, summary, _, _ = quick_run
-    table = Path(summary["files"]["score table"]).read_text()
-    assert TRACKER_NAME in table and STATIC_NAME in table and "SR" in table
+@pytest.mark.slow
+def test_trained_tracker_beats_the_static_box_by_an_independent_score(quick_run):
+    _, summary, _ = quick_run
+    test_dir = Path(summary["files"]["test split"])
+    independent = {}
+    for name, key in ((TRACKER_NAME, "tracker results"), (STATIC_NAME, "static-box results")):
+        aucs = [success_auc(read_rows(Path(summary["files"][key]) / f"{seq.name}.txt"),
+                            read_rows(seq / "visible.txt")) for seq in sorted(test_dir.iterdir()) if seq.is_dir()]
+        independent[name] = float(np.mean(aucs))
+    assert independent[TRACKER_NAME] > independent[STATIC_NAME] + 0.2, independent
     scores = json.loads(Path(summary["files"]["scores (json)"]).read_text())
     assert scores == summary["scores"]
-    for name in (TRACKER_NAME, STATIC_NAME):
-        assert set(scores[name]) == {"PR", "NPR", "SR"} and all(0 <= v <= 1 for v in scores[name].values())
-    recomputed = evaluate_tracker("LasHeR", summary["files"]["tracker results"], summary["files"]["test split"])
-    assert recomputed == pytest.approx(scores[TRACKER_NAME])
-    assert scores[TRACKER_NAME]["SR"] > scores[STATIC_NAME]["SR"], scores
+    for name in (TRACKER_NAME, STATIC_NAME):  # the toolkit's SR: same curve, LasHeR's frame rules
+        assert set(scores[name]) >= {"PR", "NPR", "SR"}
+        assert scores[name]["SR"] == pytest.approx(independent[name], abs=0.02)
+    table = Path(summary["files"]["score table"]).read_text()
+    assert TRACKER_NAME in table and STATIC_NAME in table and "SR" in table
     rows = Path(summary["files"]["per-sequence scores"]).read_text().strip().splitlines()
-    assert rows[0] == "tracker,sequence,PR,NPR,SR" and len(rows) == 1 + 2 * 3
+    assert rows[0].startswith("tracker,sequence,") and len(rows) == 1 + 2 * len(load_benchmark("LasHeR", str(test_dir)))
 
 
+@pytest.mark.slow
 def test_plots_are_valid_pngs(quick_run):
-    _, summary, _, _ = quick_run
+    _, summary, _ = quick_run
     plots = [v for k, v in summary["files"].items() if k.endswith("plot")]
     assert {Path(p).name for p in plots} >= {"LasHeR_success.png", "LasHeR_precision.png"}
     for path in plots + [summary["files"]["video frame"]]:
@@ -123,9 +157,11 @@ def test_plots_are_valid_pngs(quick_run):
         assert image is not None and image.shape[0] > 100 and image.shape[1] > 100
 
 
-def test_video_reads_back_with_every_frame(quick_run):
-    _, summary, _, _ = quick_run
+@pytest.mark.slow
+def test_video_is_webm_and_reads_back_with_every_frame(quick_run):
+    _, summary, _ = quick_run
     seq = load_benchmark("LasHeR", summary["files"]["test split"])[summary["video_sequence"]]
+    assert summary["files"]["video"].endswith(".webm")
     cap = cv2.VideoCapture(summary["files"]["video"])
     assert cap.isOpened()
     frames = []
@@ -139,58 +175,62 @@ def test_video_reads_back_with_every_frame(quick_run):
     assert len(set(frames)) == 1 and frames[0][1] > 2 * frames[0][0]  # RGB and X side by side
 
 
-def test_demo_runs_on_the_trained_checkpoint(quick_run, tmp_path):
-    """tracking/video_demo.py takes the quickstart's stage-2 checkpoint (config read from the checkpoint)."""
-    _, summary, _, _ = quick_run
-    demo = load_script("video_demo_cli", REPO / "tracking" / "video_demo.py")
-    seq = load_benchmark("LasHeR", summary["files"]["test split"]).sequences[1]
-    init = ",".join(f"{v:g}" for v in seq.ground_truth[0])
-    out = tmp_path / "demo.avi"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the quickstart's own processes: fast, and robust on a busy machine
-    try:
-        code = demo.main(["--rgb", str(Path(seq.rgb_frames[0]).parent), "--x", str(Path(seq.x_frames[0]).parent),
-                          "--checkpoint", summary["files"]["stage-2 checkpoint"], "--init", init,
-                          "--out", str(out), "--device", "cpu"])
-    finally:
-        torch.set_num_threads(threads)
-    assert code == 0
-    boxes = np.loadtxt(tmp_path / "demo.txt", delimiter=",", ndmin=2)
-    assert boxes.shape == (len(seq), 4)
+@pytest.mark.slow
+def test_html_report_embeds_the_video(quick_run):
+    _, summary, result = quick_run
+    page = Path(summary["files"]["html report"]).read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and TRACKER_NAME in page and STATIC_NAME in page
+    assert 'src="data:video/webm;base64,' in page
+    assert Path(summary["files"]["html report"]).resolve().as_uri() in result.stdout
 
 
+@pytest.mark.slow
+def test_the_printed_demo_command_runs_as_printed(quick_run):
+    """The "Next:" command names the stage-2 checkpoint, a test sequence and its first box: run it verbatim."""
+    workdir, summary, result = quick_run
+    command = summary["demo_command"]
+    assert command in result.stdout
+    args = shlex.split(command)
+    assert args[:2] == ["python", "tracking/video_demo.py"]
+    done = subprocess.run([sys.executable, *args[1:], "--device", "cpu"], cwd=str(REPO), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = Path(args[args.index("--out") + 1])
+    out = out if out.is_absolute() else REPO / out
+    seq = load_benchmark("LasHeR", summary["files"]["test split"])[summary["video_sequence"]]
+    assert out.suffix == ".webm" and out.is_file() and out.is_relative_to(workdir)
+    assert read_rows(out.with_suffix(".txt")).shape == (len(seq), 4)
+
+
+@pytest.mark.slow
 def test_second_run_reuses_every_step(quick_run):
-    workdir, summary, _, _ = quick_run
+    workdir, summary, _ = quick_run
     state_before = (workdir / "quickstart_state.json").read_text()
-    result, seconds = run_quickstart(workdir, "--quick")
+    result = run_quickstart(workdir, "--quick")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count(": reused (finished in an earlier run") == len(STEPS)
-    assert seconds < 30, f"a run with nothing to do took {seconds:.1f}s"
     assert (workdir / "quickstart_state.json").read_text() == state_before
     again = json.loads((workdir / "report" / "summary.json").read_text())
     assert again["scores"] == summary["scores"]
 
 
-def test_a_deleted_output_reruns_only_its_step(quick_run):
-    workdir, summary, _, _ = quick_run
+@pytest.mark.slow
+def test_a_deleted_output_reruns_only_its_step_and_what_depends_on_it(quick_run):
+    workdir, summary, _ = quick_run
     Path(summary["files"]["video"]).unlink()
-    result, _ = run_quickstart(workdir, "--quick")
+    result = run_quickstart(workdir, "--quick")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.count(": reused (finished in an earlier run") == len(STEPS) - 1
+    assert result.stdout.count(": reused (finished in an earlier run") == len(STEPS) - 2  # video, then the report
+    assert "[6/7] write the annotated RGB | X video ..." in result.stdout and "[7/7] write the HTML report" in result.stdout
     assert Path(summary["files"]["video"]).is_file()
 
 
+@pytest.mark.slow
 def test_another_profile_in_the_same_workdir_is_refused(quick_run):
-    workdir, _, _, _ = quick_run
-    result, _ = run_quickstart(workdir)  # default profile
+    workdir, _, _ = quick_run
+    result = run_quickstart(workdir)  # default profile
     assert result.returncode == 1
     assert "--fresh" in result.stderr and "'profile': 'quick'" in result.stderr
-
-
-def test_quick_run_time(quick_run):
-    """About 2 minutes on a 2-core CPU (a loaded machine is slower; the bound leaves room for that)."""
-    _, _, _, seconds = quick_run
-    assert seconds < 600, f"--quick took {seconds:.0f}s"
 
 
 # ------------------------------------------------------------------------------------------ the generator
