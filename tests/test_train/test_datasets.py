@@ -283,7 +283,7 @@ def test_bad_sequences_raise_sample_errors(tmp_path):
     seq = root / "2whitegirl"
     (seq / "infrared" / "i000021.jpg").unlink()
     lasher = LasHeR(str(root), split=None)
-    with pytest.raises(SampleError, match="infrared/ has 20"):
+    with pytest.raises(SampleError, match=r"v000021.jpg has no X frame with number 21"):
         lasher.get_frames(0, [0], None)
     lasot_root = str(write_dataset("LASOT", tmp_path, num_seqs=1, num_frames=21))
     lasot = Lasot(lasot_root, split=None)
@@ -304,3 +304,27 @@ def test_small_helpers():
     assert boxes.shape == (5, 4) and math.isnan(boxes[1, 0]) and boxes[3].tolist() == [9, 10, 11, 12]
     assert math.isnan(boxes[4, 0])
     assert base_video_dataset.parse_int_list("1\n0\n1\n", "x", first_char=True).tolist() == [1, 0, 1]
+
+
+def test_rgbt_frames_are_ordered_and_paired_by_number_and_a_missing_partner_is_a_sample_error(tmp_path):
+    """Unpadded LasHeR-style names follow the annotation rows; one missing thermal frame is caught."""
+    import cv2
+    import numpy as np
+
+    from lib.train.dataset.lasher import LasHeR
+
+    seq = tmp_path / "seqA"
+    for folder, prefix in (("visible", "v"), ("infrared", "i")):
+        (seq / folder).mkdir(parents=True)
+        for k in range(12):  # names v0 .. v11: text order would put v10, v11 before v2
+            cv2.imwrite(str(seq / folder / f"{prefix}{k}.jpg"), np.full((24, 32, 3), 20 * k, np.uint8))
+    (seq / "visible.txt").write_text("".join(f"{k},{k},10,10\n" for k in range(12)))
+    dataset = LasHeR(str(tmp_path), split=None)
+    frames, annos, _ = dataset.get_frames(0, [2, 10])
+    assert [int(f[0, 0, 0]) for f in frames] == [40, 200]  # frame 2 and frame 10, RGB and X alike
+    assert [int(f[0, 0, 3]) for f in frames] == [40, 200]
+    (seq / "infrared" / "i5.jpg").unlink()
+    (seq / "infrared" / "i12.jpg").write_bytes((seq / "infrared" / "i11.jpg").read_bytes())
+    fresh = LasHeR(str(tmp_path), split=None)
+    with pytest.raises(SampleError, match=r"v5.jpg has no X frame"):
+        fresh.get_frames(0, [0])

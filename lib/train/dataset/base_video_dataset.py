@@ -28,6 +28,7 @@ import torch
 
 from lib.utils import annotations
 from lib.utils.annotations import AnnotationError
+from lib.utils.frame_lists import FramePairingError, list_frames, pair_frames
 from lib.utils.rgbx import FrameReadError, imread_rgb
 
 logger = logging.getLogger(__name__)
@@ -115,10 +116,13 @@ def list_dirs(path: str) -> List[str]:
 
 
 def list_images(path: str) -> List[str]:
-    """Sorted image file names in ``path``; :class:`SampleError` if the folder is missing."""
+    """Image file names in ``path`` in frame-number order; :class:`SampleError` if the folder is missing.
+
+    Numeric order (``v1.jpg`` before ``v10.jpg``) is what the annotation rows follow; the reference
+    sorted the names as text, which misaligns unpadded LasHeR names (``lib.utils.frame_lists``).
+    """
     try:
-        with os.scandir(path) as entries:
-            return sorted(e.name for e in entries if e.name.lower().endswith(IMAGE_EXTENSIONS))
+        return list_frames(path, IMAGE_EXTENSIONS)
     except FileNotFoundError as e:
         raise SampleError(f"image folder {path} does not exist") from e
 
@@ -144,6 +148,7 @@ class BaseVideoDataset:
         self.sequence_list: List[Any] = []
         self._info_cache: Dict[int, SeqInfo] = {}
         self._listing_cache: Dict[str, List[str]] = {}
+        self._pairs_cache: Dict[str, Tuple[List[str], List[str]]] = {}
 
     # ----- interface -----
     def get_name(self) -> str:
@@ -208,6 +213,22 @@ class BaseVideoDataset:
             names = list_images(folder)
             self._listing_cache[folder] = names
         return names
+
+    def _paired_listing(self, rgb_folder: str, x_folder: str) -> Tuple[List[str], List[str]]:
+        """RGB and X frame names of a sequence, frame k beside frame k by frame number (listed once).
+
+        A frame without its partner or a gap in the numbering raises :class:`SampleError` naming the
+        file: the sampler skips the sequence and counts it, instead of training on shifted pairs.
+        """
+        key = f"{rgb_folder}\0{x_folder}"
+        pairs = self._pairs_cache.get(key)
+        if pairs is None:
+            try:
+                pairs = pair_frames(rgb_folder, self._listing(rgb_folder), x_folder, self._listing(x_folder))
+            except FramePairingError as e:
+                raise SampleError(str(e)) from e
+            self._pairs_cache[key] = pairs
+        return pairs
 
     @staticmethod
     def _frames_from_info(seq_info: SeqInfo, frame_ids: Sequence[int]) -> Dict[str, list]:

@@ -6,7 +6,7 @@ import os
 from typing import List, Optional, Sequence
 
 from lib.registry import TRAIN_DATASETS
-from lib.train.dataset.base_video_dataset import (BaseVideoDataset, SampleError, SeqInfo, check_frame_index,
+from lib.train.dataset.base_video_dataset import (BaseVideoDataset, SeqInfo, check_frame_index,
                                                   uses_split_list)
 from lib.utils.rgbx import get_x_frame
 
@@ -14,12 +14,12 @@ logger = logging.getLogger(__name__)
 
 
 class LasHeR(BaseVideoDataset):
-    """LasHeR: frame k = k-th file of the sorted ``visible/`` and ``infrared/`` listings; boxes from ``visible.txt``.
+    """LasHeR: frame k = the k-th ``visible/`` and ``infrared/`` frames by frame number; boxes from ``visible.txt``.
 
     Frames are RGB ‖ thermal (``rgbrgb``, no clipping; 6 channels). visible = valid = w, h > 0. The
-    listings are cached (T20 in docs/parity.md); differing visible / infrared frame counts raise
-    :class:`SampleError` naming the sequence (the reference paired mismatched frames silently, and
-    LasHeR's file naming is inconsistent).
+    listings are cached (T20 in docs/parity.md); RGB and thermal frames are paired by the numbers in
+    their names, and a frame without its partner raises :class:`SampleError` naming it (the reference
+    paired by position after a text sort, which LasHeR's inconsistent names break silently).
     """
 
     modality = "rgbt"
@@ -43,9 +43,7 @@ class LasHeR(BaseVideoDataset):
     def _pairs(self, seq_id: int):
         seq_dir = os.path.join(self.root, self.sequence_list[seq_id])
         rgb_dir, x_dir = os.path.join(seq_dir, "visible"), os.path.join(seq_dir, "infrared")
-        rgb, x = self._listing(rgb_dir), self._listing(x_dir)
-        if len(rgb) != len(x):
-            raise SampleError(f"{seq_dir}: visible/ has {len(rgb)} frames but infrared/ has {len(x)}")
+        rgb, x = self._paired_listing(rgb_dir, x_dir)
         return rgb_dir, rgb, x_dir, x
 
     def get_frames(self, seq_id: int, frame_ids: Sequence[int], seq_info: Optional[SeqInfo] = None):

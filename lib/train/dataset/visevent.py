@@ -49,13 +49,11 @@ class VisEvent(BaseVideoDataset):
     def get_frames(self, seq_id: int, frame_ids: Sequence[int], seq_info: Optional[SeqInfo] = None):
         seq_dir = os.path.join(self.root, self.sequence_list[seq_id])
         rgb_dir, x_dir = os.path.join(seq_dir, "vis_imgs"), os.path.join(seq_dir, "event_imgs")
-        rgb, x = self._listing(rgb_dir), self._listing(x_dir)
-        if len(rgb) != len(x):
-            raise SampleError(f"{seq_dir}: vis_imgs/ has {len(rgb)} frames but event_imgs/ has {len(x)}")
+        rgb, x = self._paired_listing(rgb_dir, x_dir)
         frames = []
         for f_id in frame_ids:
             check_frame_index(f_id, len(rgb), rgb_dir, "groundtruth.txt")
-            frames.append(get_x_frame(os.path.join(rgb_dir, rgb[f_id]), os.path.join(x_dir, rgb[f_id]),
+            frames.append(get_x_frame(os.path.join(rgb_dir, rgb[f_id]), os.path.join(x_dir, x[f_id]),
                                       dtype=self.dtype, depth_clip=False))
         seq_info = self.get_sequence_info(seq_id) if seq_info is None else seq_info
         meta = {"object_class_name": None, "motion_class": None, "major_class": None, "root_class": None,
