@@ -201,15 +201,21 @@ class FastITPN(nn.Module):
             x = blk(x)
         return x.flatten(1, 2)
 
-    def add_token_types(self, z0: torch.Tensor, z1: torch.Tensor, x: torch.Tensor, mask0: torch.Tensor,
-                        mask1: torch.Tensor) -> torch.Tensor:
-        """Token-type embeddings weighted by the soft template masks (docs/architecture.md) -> (B, 2Nz+Nx, D)."""
+    def add_template_token_types(self, z0: torch.Tensor, z1: torch.Tensor, mask0: torch.Tensor,
+                                 mask1: torch.Tensor) -> torch.Tensor:
+        """Token-type embeddings of the two templates, weighted by their soft masks -> (B, 2Nz, D).
+
+        Quirk Q2 (docs/parity.md): template 1 reuses template 0's already-masked vectors.
+        """
         fg0 = mask0 * self.token_type_template_fg
         bg0 = (1 - mask0) * self.token_type_template_bg
-        # Quirk Q2: template 1 reuses template 0's already-masked vectors.
         fg1 = mask1 * fg0
         bg1 = (1 - mask1) * bg0
-        return torch.cat([z0 + fg0 + bg0, z1 + fg1 + bg1, x + self.token_type_search], dim=1)
+        return torch.cat([z0 + fg0 + bg0, z1 + fg1 + bg1], dim=1)
+
+    def add_search_token_type(self, x: torch.Tensor) -> torch.Tensor:
+        """The search token-type embedding added to every search token."""
+        return x + self.token_type_search
 
     def forward_main_blocks(self, tokens: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """Prepend the class token, add positions, run the main blocks and the final norm."""

@@ -18,8 +18,8 @@ import torch.nn as nn
 
 from lib.models.backbones.fast_itpn import FastITPN
 from lib.models.cstrack.scm import SpatialCompactModule
-from lib.models.cstrack.tcm import (TemporalFusion, box_gaussian_prior, search_attention_map, select_tokens,
-                                    update_memory)
+from lib.models.cstrack.tcm import (FirstFrame, TemporalFusion, box_gaussian_prior, restart_memory,
+                                    search_attention_map, select_tokens, update_memory)
 from lib.models.layers.heads import CenterPredictor, ConfidencePred, TaskClsBranch
 
 Tensor = torch.Tensor
@@ -75,21 +75,45 @@ class CSTRACK_S1(nn.Module):  # noqa: N801 (reference class name, used in checkp
         return torch.cat([self.cls_prompts_pos.weight.unsqueeze(0), self.backbone.pos_embed_z,
                           self.backbone.pos_embed_x], dim=1)
 
-    def forward_backbone(self, templates: Sequence[Tensor], search: Tensor, masks: Sequence[Tensor],
-                         intermediates: Optional[Dict[str, Tensor]] = None) -> Tensor:
+    def embed_rgb_x(self, images: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
+        """Patch tokens of the RGB and X halves of same-sized 6-channel images, each (B, N, D).
+
+        The halves go through the shared patch-embedding weights as one batch (the same per-image
+        computation as one call each, fewer and larger matrix products).
+        """
+        halves = [image[:, channels] for channels in (slice(0, 3), slice(3, 6)) for image in images]
+        tokens = self.backbone.embed_patches(torch.cat(halves, dim=0)).chunk(len(halves), dim=0)
+        return list(tokens[:len(images)]), list(tokens[len(images):])
+
+    def embed_templates(self, templates: Sequence[Tensor], masks: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Template tokens of RGB and X with their token types: two (B, 2*Nz, D) tensors.
+
+        They change only when a template changes: a tracker computes them at a template update and
+        passes them to :meth:`forward` as ``template_tokens`` instead of the template images.
+        """
+        rgb, x = self.embed_rgb_x(templates)
+        add = self.backbone.add_template_token_types
+        return add(rgb[0], rgb[1], masks[0], masks[1]), add(x[0], x[1], masks[0], masks[1])
+
+    def forward_backbone(self, templates: Optional[Sequence[Tensor]], search: Tensor,
+                         masks: Optional[Sequence[Tensor]], intermediates: Optional[Dict[str, Tensor]] = None,
+                         template_tokens: Optional[Tuple[Tensor, Tensor]] = None, repeats: int = 1) -> Tensor:
         """Embed RGB and X, fuse them (SCM), run stage 3: -> backbone feature (B, 393, D).
 
-        ``templates``: 2 tensors (B, 6, Ht, Wt); ``search`` (B, 6, Hs, Ws); ``masks``: 2 tensors (B, Nz, 1).
-        When ``intermediates`` is a dict it receives ``pe_outputs.{0,1}``, ``scm_output.0`` and
+        ``templates``: 2 tensors (B, 6, Ht, Wt) and ``masks``: 2 tensors (B, Nz, 1), or instead
+        ``template_tokens`` from :meth:`embed_templates`; ``search`` (repeats * B, 6, Hs, Ws), its
+        frames time-major; the template tokens are repeated ``repeats`` times to match. When
+        ``intermediates`` is a dict it receives ``pe_outputs.{0,1}``, ``scm_output.0`` and
         ``stage3_output.0`` (the names of the parity fixtures).
         """
         bb = self.backbone
-        streams = []
-        for channels in (slice(0, 3), slice(3, 6)):  # RGB, then X, through the same weights
-            z0 = bb.embed_patches(templates[0][:, channels])
-            z1 = bb.embed_patches(templates[1][:, channels])
-            x = bb.embed_patches(search[:, channels])
-            streams.append(bb.add_token_types(z0, z1, x, masks[0], masks[1]))
+        if template_tokens is None:
+            template_tokens = self.embed_templates(templates, masks)
+        if repeats > 1:
+            template_tokens = tuple(t.repeat(repeats, 1, 1) for t in template_tokens)
+        search_rgb, search_x = self.embed_rgb_x([search])
+        streams = [torch.cat([template_tokens[0], bb.add_search_token_type(search_rgb[0])], dim=1),
+                   torch.cat([template_tokens[1], bb.add_search_token_type(search_x[0])], dim=1)]
         batch = search.shape[0]
         pos = self.positional_table()
         p = self.num_prompts
@@ -112,28 +136,30 @@ class CSTRACK_S1(nn.Module):  # noqa: N801 (reference class name, used in checkp
                 "offset_map": offset_map, "confidence_pred": self.confidence_pred(score_map, size_map, offset_map)}
 
     @staticmethod
-    def _batch_inputs(template: Sequence[Tensor], search: Union[Tensor, Sequence[Tensor]],
-                      masks: Sequence[Tensor]):
-        """Stack a list of search frames time-major and repeat the templates / masks to match."""
+    def _stack_search(search: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, int]:
+        """One search tensor (inference) or a list of Ns frames stacked time-major (training), and Ns.
+
+        The templates of a training clip are embedded once and their tokens repeated Ns times
+        (:meth:`forward_backbone`), the same numbers as embedding Ns copies.
+        """
         if isinstance(search, Tensor):
-            return list(template), search, list(masks), 1
-        n = len(search)
-        search = torch.cat(list(search), dim=0)
-        template = [t.repeat(n, 1, 1, 1) for t in template]
-        masks = [m.repeat(n, 1, 1) for m in masks]
-        return template, search, masks, n
+            return search, 1
+        return torch.cat(list(search), dim=0), len(search)
 
     # ---------------------------------------------------------------- forward
-    def forward(self, template: Sequence[Tensor], search: Union[Tensor, Sequence[Tensor]],
-                soft_token_template_mask: Sequence[Tensor], update_cls_token: Optional[Tensor] = None,
-                training: bool = True, intermediates: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
+    def forward(self, template: Optional[Sequence[Tensor]], search: Union[Tensor, Sequence[Tensor]],
+                soft_token_template_mask: Optional[Sequence[Tensor]], update_cls_token: Optional[Tensor] = None,
+                training: bool = True, intermediates: Optional[Dict[str, Tensor]] = None,
+                template_tokens: Optional[Tuple[Tensor, Tensor]] = None) -> Dict[str, Tensor]:
         """Stage-1 forward (docs/architecture.md); ``search`` is a tensor (inference) or a list (training).
 
+        ``template_tokens`` (from :meth:`embed_templates`) replace ``template`` and the masks when given.
         ``update_cls_token`` and ``training`` are kept for call compatibility with the reference; the
         layout of ``search`` alone decides the path.
         """
-        template, search, masks, _ = self._batch_inputs(template, search, soft_token_template_mask)
-        feat = self.forward_backbone(template, search, masks, intermediates)
+        search, n_frames = self._stack_search(search)
+        feat = self.forward_backbone(template, search, soft_token_template_mask, intermediates, template_tokens,
+                                     repeats=n_frames)
         out = self.forward_head(feat)
         out.update({"attn": None, "backbone_feat": feat, "task_res": self.task_cls(feat[:, 0])})
         return out
@@ -160,14 +186,16 @@ class CSTRACK_S2(CSTRACK_S1):  # noqa: N801 (reference class name)
         self.memory_slots = memory_slots
         self.topk = topk
 
-    def _temporal_step(self, feat: Tensor, pos: Tensor, memory: List[Tensor], first_frame: bool):
+    def _temporal_step(self, feat: Tensor, pos: Tensor, memory: List[Tensor], first_frame: FirstFrame,
+                       per_sample: bool):
         """One frame of the temporal step (docs/architecture.md): attention map -> (init memory) -> fusion ->
-        heads -> Gaussian -> memory update."""
+        heads -> Gaussian -> memory update. ``first_frame``: for the whole batch or per row (B,)."""
         search_tokens = feat[:, -self.num_search_tokens:]
-        att = search_attention_map(feat, self.num_search_tokens)
-        if first_frame:
+        att = search_attention_map(feat, self.num_search_tokens, per_sample=per_sample)
+        if isinstance(first_frame, Tensor) or first_frame:
             # Quirk Q10: the first fusion sees 4 copies of this frame's own tokens, chosen without the prior.
-            memory = [select_tokens(search_tokens, att, self.topk)] * self.memory_slots
+            own = select_tokens(search_tokens, att, self.topk)
+            memory = restart_memory(memory, own, first_frame, self.memory_slots)
         memory_pos = self.dy_template_pos_embed.weight.repeat_interleave(memory[0].shape[1], dim=0).unsqueeze(0)
         fused = self.temporal_fusion(feat, torch.cat(memory, dim=1), pos, memory_pos)
         out = self.forward_head(fused)
@@ -177,10 +205,11 @@ class CSTRACK_S2(CSTRACK_S1):  # noqa: N801 (reference class name)
         out.update({"attn_xz": attn_xz, "gaussion_map": gaussian, "z0_filter": z0_filter})
         return out, update_memory(memory, z0_filter, first_frame, self.memory_slots)
 
-    def forward(self, template: Sequence[Tensor], search: Union[Tensor, Sequence[Tensor]],
-                soft_token_template_mask: Sequence[Tensor], update_cls_token: Optional[Tensor] = None,
-                temporal_infor: Optional[List[Tensor]] = None, first_frame_flag: bool = False,
-                training: bool = True, intermediates: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
+    def forward(self, template: Optional[Sequence[Tensor]], search: Union[Tensor, Sequence[Tensor]],
+                soft_token_template_mask: Optional[Sequence[Tensor]], update_cls_token: Optional[Tensor] = None,
+                temporal_infor: Optional[List[Tensor]] = None, first_frame_flag: FirstFrame = False,
+                training: bool = True, intermediates: Optional[Dict[str, Tensor]] = None,
+                template_tokens: Optional[Tuple[Tensor, Tensor]] = None) -> Dict[str, Tensor]:
         """Stage-2 forward (docs/architecture.md).
 
         Training layout: ``search`` is a list of Ns frames (B, 6, H, W); the memory starts at frame 0
@@ -188,16 +217,24 @@ class CSTRACK_S2(CSTRACK_S1):  # noqa: N801 (reference class name)
         ``temporal_infor`` (list of slots, ignored when ``first_frame_flag``) and leaves under the
         output key ``temporal_infor`` (names kept from the reference, as are ``gaussion_map`` and
         ``z0_filter``). Outputs are concatenated over frames, time-major (row ``t * B + b``).
+
+        Inference may track several sequences as one batch: ``first_frame_flag`` is then a (B,) bool
+        tensor marking the rows whose memory starts now, and the attention map is normalised per
+        sample (the reference's batch-wide normalisation, quirk Q7, is what training uses; at its
+        inference batch of one the two are the same numbers).
         """
-        template, search, masks, n_frames = self._batch_inputs(template, search, soft_token_template_mask)
-        feat = self.forward_backbone(template, search, masks, intermediates)
+        per_sample = isinstance(search, Tensor)  # the inference layout
+        search, n_frames = self._stack_search(search)
+        feat = self.forward_backbone(template, search, soft_token_template_mask, intermediates, template_tokens,
+                                     repeats=n_frames)
         pos = self.positional_table()
         batch = feat.shape[0] // n_frames
         memory = list(temporal_infor) if temporal_infor else []
-        first = first_frame_flag or not memory
+        first: FirstFrame = True if not memory else first_frame_flag
         per_frame: List[Dict[str, Tensor]] = []
         for t in range(n_frames):
-            out_t, memory = self._temporal_step(feat[t * batch:(t + 1) * batch], pos, memory, first and t == 0)
+            out_t, memory = self._temporal_step(feat[t * batch:(t + 1) * batch], pos, memory,
+                                                first if t == 0 else False, per_sample)
             per_frame.append(out_t)
         out = {key: torch.cat([o[key] for o in per_frame], dim=0)
                for key in ("pred_boxes", "score_map", "size_map", "offset_map", "confidence_pred", "attn_xz",

@@ -1,7 +1,7 @@
 """Temporal Compact Module (stage 2): token memory and temporal fusion decoder (docs/architecture.md)."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Union
 
 import torch
 import torch.nn as nn
@@ -54,18 +54,23 @@ class TemporalFusion(nn.Module):
         return self.layers[0](query, memory, query_pos, memory_pos)
 
 
-def search_attention_map(feat: torch.Tensor, num_search_tokens: int) -> torch.Tensor:
-    """Inverted, batch-wide min-max normalised search-to-template affinity (docs/architecture.md), (B, Nx).
+def search_attention_map(feat: torch.Tensor, num_search_tokens: int, per_sample: bool = False) -> torch.Tensor:
+    """Inverted, min-max normalised search-to-template affinity (docs/architecture.md), (B, Nx).
 
     ``mean(((X Xᵀ) X) Zᵀ)`` over the 137 non-search tokens (class + prompts + templates, quirk Q11),
     computed in this order to match the reference's float32 rounding (top-k is sensitive to it).
+    Quirks Q6 + Q7 (docs/parity.md): ``(max - att) / (max - min)`` with max/min over the whole batch, as
+    in training; ``per_sample`` normalises each row on its own (batched inference, where rows are
+    independent sequences; the same numbers for a batch of one).
     """
     search = feat[:, -num_search_tokens:]
     others = feat[:, :-num_search_tokens]
     att = torch.matmul(torch.matmul(torch.matmul(search, search.transpose(1, 2)), search),
                        others.transpose(1, 2)).mean(dim=-1)
-    # Quirks Q6 + Q7: (max - att) / (max - min), with max/min over the whole batch tensor.
-    att_max, att_min = att.max(), att.min()
+    if per_sample:
+        att_max, att_min = att.amax(dim=1, keepdim=True), att.amin(dim=1, keepdim=True)
+    else:
+        att_max, att_min = att.max(), att.min()
     return (att_max - att) / (att_max - att_min)
 
 
@@ -89,9 +94,22 @@ def select_tokens(search_tokens: torch.Tensor, scores: torch.Tensor, k: int) -> 
     return torch.gather(search_tokens, 1, idx.unsqueeze(-1).expand(-1, -1, search_tokens.shape[-1]))
 
 
-def update_memory(memory: List[torch.Tensor], new_tokens: torch.Tensor, first_frame: bool,
+#: Whether a frame is a sequence's first tracked frame: for the whole batch, or per row as a (B,) bool tensor.
+FirstFrame = Union[bool, torch.Tensor]
+
+
+def restart_memory(memory: List[torch.Tensor], tokens: torch.Tensor, first_frame: FirstFrame,
+                   num_slots: int) -> List[torch.Tensor]:
+    """Every slot = ``tokens`` for the rows whose memory (re)starts, the old slots for the others."""
+    if not isinstance(first_frame, torch.Tensor) or not memory:
+        return [tokens] * num_slots
+    rows = first_frame.view(-1, 1, 1)
+    return [torch.where(rows, tokens, slot) for slot in memory]
+
+
+def update_memory(memory: List[torch.Tensor], new_tokens: torch.Tensor, first_frame: FirstFrame,
                   num_slots: int) -> List[torch.Tensor]:
-    """Memory after a frame: all slots = new tokens on the first frame, else ``[m0, m2, ..., new]`` (Q9)."""
-    if first_frame:
-        return [new_tokens] * num_slots
-    return [memory[0]] + list(memory[2:]) + [new_tokens]
+    """Memory after a frame: all slots = new tokens on the first frame, else ``[m0, m2, ..., new]`` (quirk Q9)."""
+    if not isinstance(first_frame, torch.Tensor):
+        return [new_tokens] * num_slots if first_frame else [memory[0]] + list(memory[2:]) + [new_tokens]
+    return restart_memory([memory[0]] + list(memory[2:]) + [new_tokens], new_tokens, first_frame, num_slots)

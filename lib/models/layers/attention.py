@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from lib.models.layers.fused import ConcatenatedLinear, use_fused
+
 
 class SubLNAttention(nn.Module):
     """Fast-iTPN main-block attention (docs/architecture.md, quirk Q27).
@@ -24,12 +26,17 @@ class SubLNAttention(nn.Module):
         self.attn_drop = attn_drop
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
+        self._qkv = ConcatenatedLinear()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
-        q = F.linear(x, self.q_proj.weight, self.q_bias)
-        k = F.linear(x, self.k_proj.weight)
-        v = F.linear(x, self.v_proj.weight, self.v_bias)
+        if use_fused(self):
+            q, k, v = self._qkv(x, [self.q_proj.weight, self.k_proj.weight, self.v_proj.weight],
+                                [self.q_bias, None, self.v_bias])
+        else:
+            q = F.linear(x, self.q_proj.weight, self.q_bias)
+            k = F.linear(x, self.k_proj.weight)
+            v = F.linear(x, self.v_proj.weight, self.v_bias)
         q, k, v = (t.view(b, n, self.num_heads, c // self.num_heads).transpose(1, 2) for t in (q, k, v))
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))

@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from lib.models.layers.fused import ConcatenatedLinear, use_fused
+
 
 class NaiveSwiGLU(nn.Module):
     """``w3(LN(SiLU(w1 x) * w2 x))``: Fast-iTPN's SwiGLU with a LayerNorm on the hidden units.
@@ -20,9 +22,14 @@ class NaiveSwiGLU(nn.Module):
         self.ffn_ln = nn.LayerNorm(hidden, eps=eps)
         self.w3 = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(drop)
+        self._w12 = ConcatenatedLinear()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.w3(self.ffn_ln(F.silu(self.w1(x)) * self.w2(x))))
+        if use_fused(self):
+            a, g = self._w12(x, [self.w1.weight, self.w2.weight], [self.w1.bias, self.w2.bias])
+        else:
+            a, g = self.w1(x), self.w2(x)
+        return self.drop(self.w3(self.ffn_ln(F.silu(a) * g)))
 
 
 class ConvMlp(nn.Module):
