@@ -141,6 +141,9 @@ def read_checkpoint(path: str) -> Any:
                 f"checkpoint (tensors, containers and the authors' trainer records only). Nothing from the "
                 f"file was run; do not use it") from None
         raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+    except PermissionError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: permission denied; make the file readable "
+                              f"(chmod a+r) or copy it somewhere you can read") from e
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"cannot read checkpoint {path}: {reason} (truncated or not a PyTorch "

@@ -118,3 +118,16 @@ def test_the_test_writer_produces_the_authors_globals(parity_dir, tmp_path):
         torch.load(path, weights_only=False)
     loaded = extract_state_dict(read_checkpoint(str(path)))
     assert all(torch.equal(loaded[k], v) for k, v in weights.items())
+
+
+def test_an_unreadable_file_says_permission_not_truncation(tmp_path, monkeypatch):
+    path = tmp_path / "weights.pth.tar"
+    torch.save({"net": {"a": torch.zeros(1)}}, path)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(torch, "load", denied)
+    with pytest.raises(CheckpointError, match="permission denied") as err:
+        read_checkpoint(str(path))
+    assert "truncated" not in str(err.value)
