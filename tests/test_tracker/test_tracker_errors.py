@@ -54,7 +54,7 @@ def test_a_frame_step_is_the_windowed_peak_of_the_network_mapped_back(tmp_path, 
     tracker = build_tracker(f"cstrack_{stage}", ckpt, "lasher", "cpu", config=f"cstrack_{stage}_tiny")
     outputs = []
     run_network = tracker._run_network
-    tracker._run_network = lambda search: outputs.append(run_network(search)) or outputs[-1]
+    tracker._run_network = lambda states, search: outputs.append(run_network(states, search)) or outputs[-1]
     tracker.initialize(frame, {"init_bbox": [60, 40, 30, 20]})
     for _ in range(3):
         state = list(tracker.state)

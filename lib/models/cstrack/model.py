@@ -128,12 +128,25 @@ class CSTRACK_S1(nn.Module):  # noqa: N801 (reference class name, used in checkp
         return feat
 
     def forward_head(self, feat: Tensor) -> Dict[str, Tensor]:
-        """Center head + confidence head on the last Nx tokens of ``feat`` (B, N, D)."""
+        """Center head + confidence head on the last Nx tokens of ``feat`` (B, N, D).
+
+        In inference on a CPU a batch goes through the center head one sample at a time: the CPU
+        convolution kernels pick their algorithm by batch size and memory layout, so a batched call
+        rounds differently, and sequences tracked together must get the boxes they get alone (the
+        head is a few percent of the network's cost).
+        """
         search = feat[:, -self.num_search_tokens:]
-        fmap = search.transpose(1, 2).reshape(search.shape[0], -1, self.feat_sz, self.feat_sz)
-        score_map, boxes, size_map, offset_map = self.box_head(fmap)
+        if not self.training and search.shape[0] > 1 and search.device.type == "cpu":
+            parts = [self.box_head(self._search_map(search[i:i + 1])) for i in range(search.shape[0])]
+            score_map, boxes, size_map, offset_map = (torch.cat(maps, dim=0) for maps in zip(*parts))
+        else:
+            score_map, boxes, size_map, offset_map = self.box_head(self._search_map(search))
         return {"pred_boxes": boxes.view(-1, 1, 4), "score_map": score_map, "size_map": size_map,
                 "offset_map": offset_map, "confidence_pred": self.confidence_pred(score_map, size_map, offset_map)}
+
+    def _search_map(self, search: Tensor) -> Tensor:
+        """Search tokens (B, Nx, D) as the (B, D, F, F) map the head convolves (row-major grid)."""
+        return search.transpose(1, 2).reshape(search.shape[0], -1, self.feat_sz, self.feat_sz)
 
     @staticmethod
     def _stack_search(search: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, int]:

@@ -39,8 +39,8 @@ def _read_weights(script: str, checkpoint: str, config: Optional[str]) -> Tuple[
 
 
 def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "default",
-                  device: Optional[Union[str, torch.device]] = None, config: Optional[str] = None
-                  ) -> CSTrackTracker:
+                  device: Optional[Union[str, torch.device]] = None, config: Optional[str] = None,
+                  precision: str = "fp32", require_native: bool = True) -> CSTrackTracker:
     """Build a tracker and load its weights; the file is read once.
 
     Args:
@@ -51,6 +51,9 @@ def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "d
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``; default: CUDA when available.
         config: yaml name or path; default: the config stored in the checkpoint, else
             ``experiments/<script>/<script>.yaml``.
+        precision: ``fp32`` (default, the reference's arithmetic), ``bf16`` (CPUs with AVX512-BF16 or AMX,
+            GPUs) or ``fp16`` (GPUs); elsewhere fp32 with a notice (:mod:`lib.test.tracker.precision`), unless
+            ``require_native`` is False (to measure an emulated precision's accuracy).
 
     The tracker's ``identity`` (:class:`~lib.test.tracker.identity.RunIdentity`) names the weights,
     config, dataset name and code version the boxes come from.
@@ -62,18 +65,20 @@ def build_tracker(script: str, checkpoint: Optional[str], dataset_name: str = "d
     state, cfg, config_source = _read_weights(script, path, config)
     net = build_model(cfg, arch=script)
     load_state_dict_into(net, state, path, strict=True)
-    tracker = tracker_cls(net, cfg, dataset_name=dataset_name, device=resolve_device(device))
-    tracker.identity = tracker_identity(script, state, cfg, dataset_name, path, config_source)
+    tracker = tracker_cls(net, cfg, dataset_name=dataset_name, device=resolve_device(device), precision=precision,
+                          require_native=require_native)
+    tracker.identity = tracker_identity(script, state, cfg, dataset_name, path, config_source,
+                                        tracker.precision.name)
     return tracker
 
 
 def checkpoint_identity(script: str, checkpoint: str, dataset_name: str = "default",
-                        config: Optional[str] = None) -> RunIdentity:
-    """The identity :func:`build_tracker` would give its tracker, without building the network."""
+                        config: Optional[str] = None, precision: str = "fp32") -> RunIdentity:
+    """The identity :func:`build_tracker` would give an fp32 (or ``precision``) tracker, without building it."""
     TRACKERS.get(script)
     path = os.fspath(checkpoint)
     state, cfg, config_source = _read_weights(script, path, config)
-    return tracker_identity(script, state, cfg, dataset_name, path, config_source)
+    return tracker_identity(script, state, cfg, dataset_name, path, config_source, precision)
 
 
 __all__ = ["build_tracker", "checkpoint_identity", "CSTrackTracker", "CSTrackTemporalTracker", "RunIdentity",
