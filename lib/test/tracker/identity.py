@@ -3,11 +3,11 @@
 A :class:`RunIdentity` holds the facts that decide the boxes: a SHA-256 of the weights actually
 loaded (computed from the tensors in memory, so it costs no second read of the checkpoint and equals
 for the same weights in any file layout), a SHA-256 of the resolved config, the tracker script, the
-dataset name the tracker was built with (it selects the template-update rule), and the code version
-(package version and git commit when the checkout has one). Benchmark runners add the benchmark and
-its result format. Its :attr:`~RunIdentity.digest` is what a results folder records for every finished
-sequence; the checkpoint path and config source are kept beside it for people, not compared.
-Uncommitted edits to the code are not part of the identity.
+dataset name the tracker was built with (it selects the template-update rule), the precision it runs
+in, and the code version (package version and a digest of the tracking code, see :func:`code_version`).
+Benchmark runners add the benchmark and its result format. Its :attr:`~RunIdentity.digest` is what a
+results folder records for every finished sequence; the checkpoint path and config source are kept
+beside it for people, not compared.
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
@@ -41,22 +40,30 @@ def json_digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
+#: Parts of ``lib`` that cannot change a tracker's boxes (training, the quickstart, scoring).
+NOT_TRACKING_CODE = ("train", "quickstart", "test/analysis", "experiments")
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> Dict[str, Optional[str]]:
-    """``{"package": <installed version>, "commit": <git HEAD of this checkout or None>}``."""
+    """``{"package": <installed version>, "tracking_code": <SHA-256 of the code that decides the boxes>}``.
+
+    The digest covers every ``lib/**/*.py`` file outside :data:`NOT_TRACKING_CODE` (model, tracker,
+    readers, crops, configuration), by path and content: a commit that only touches docs, tests or
+    training keeps results resumable, while an uncommitted edit to the tracking code does not.
+    """
     try:
         package = importlib.metadata.version("cstrack")
     except importlib.metadata.PackageNotFoundError:
         package = None
-    commit = None
-    if (REPO_ROOT / ".git").exists():
-        try:
-            proc = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                  timeout=30)
-            commit = (proc.stdout.strip() or None) if proc.returncode == 0 else None
-        except (OSError, subprocess.SubprocessError):
-            commit = None
-    return {"package": package, "commit": commit}
+    lib_dir = REPO_ROOT / "lib"
+    digest = hashlib.sha256()
+    for path in sorted(lib_dir.rglob("*.py")):
+        relative = path.relative_to(lib_dir).as_posix()
+        if relative.startswith(NOT_TRACKING_CODE) or relative.endswith("/local.py"):
+            continue
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return {"package": package, "tracking_code": digest.hexdigest()}
 
 
 @dataclass(frozen=True)
@@ -86,13 +93,13 @@ class RunIdentity:
 
 
 def tracker_identity(script: str, state: Mapping[str, torch.Tensor], cfg: Mapping[str, Any], dataset_name: str,
-                     checkpoint: str, config_source: str) -> RunIdentity:
-    """The identity of a tracker built from ``state`` and ``cfg`` (see the module docstring)."""
+                     checkpoint: str, config_source: str, precision: str = "fp32") -> RunIdentity:
+    """The identity of a tracker built from ``state`` and ``cfg`` running in ``precision`` (module docstring)."""
     from lib.config import to_plain
 
     return RunIdentity(
         fields={"script": script, "weights_sha256": weights_digest(state), "config_sha256": json_digest(to_plain(cfg)),
-                "tracker_dataset": dataset_name.lower(), "code": code_version()},
+                "tracker_dataset": dataset_name.lower(), "precision": precision, "code": code_version()},
         info={"checkpoint": os.path.abspath(checkpoint), "config": config_source})
 
 
