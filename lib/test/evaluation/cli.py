@@ -19,6 +19,7 @@ from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
 from lib.test.evaluation.results import default_results_dir
 from lib.test.evaluation.runner import TrackerFactory
 from lib.test.evaluation.scheduler import BenchmarkSummary, run_benchmark
+from lib.test.evaluation.sharded import run_sharded, torchrun_placement
 from lib.utils.checkpoint_layout import epoch_label, resolve_test_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,12 @@ def build_arg_parser(datasets: SequenceT[str], description: str) -> argparse.Arg
     parser.add_argument("--epoch", type=int, default=None,
                         help="without --checkpoint: <checkpoints_path>/train/<script>/<yaml>/*_ep<EEEE>.pth.tar")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (each builds one tracker)")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="sequences tracked together in lockstep per tracker, one frame of each per network call "
+                             "(same boxes as one at a time; pays off on GPUs)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                        help="fp32 (the reference's arithmetic); bf16 on CPUs with AVX512-BF16/AMX or GPUs; fp16 on "
+                             "GPUs; elsewhere fp32 with a notice")
     parser.add_argument("--num_gpus", type=int, default=None, help="GPUs to spread workers over (default: all)")
     parser.add_argument("--mode", choices=("parallel", "sequential"), default="parallel",
                         help="'sequential' runs in this process (same as --threads 1)")
@@ -66,17 +73,26 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkSummary:
     benchmark = load_benchmark(args.dataset_name, args.dataset_dir, [args.video] if args.video else None)
     epoch = f"ep{args.epoch:04d}" if args.epoch is not None else epoch_label(checkpoint)
     results_dir = args.results_dir or default_results_dir(yaml_stem, benchmark.name, epoch)
-    factory = TrackerFactory(args.script_name, checkpoint, benchmark.tracker_dataset, args.yaml_name)
+    factory = TrackerFactory(args.script_name, checkpoint, benchmark.tracker_dataset, args.yaml_name, args.precision)
     threads = 1 if args.mode == "sequential" else args.threads
     logger.info("%s: %d sequences, checkpoint %s, results in %s", benchmark.name, len(benchmark), checkpoint,
                 results_dir)
+    if torchrun_placement() is not None:
+        return run_sharded(benchmark, factory, results_dir, device=args.device, overwrite=args.overwrite,
+                           wait=args.wait, batch=args.batch)
     return run_benchmark(benchmark, factory, results_dir, threads=threads, num_gpus=args.num_gpus,
-                         device=args.device, overwrite=args.overwrite, wait=args.wait)
+                         device=args.device, overwrite=args.overwrite, wait=args.wait, batch=args.batch)
 
 
 def main(datasets: SequenceT[str], description: str, argv: Optional[SequenceT[str]] = None) -> int:
     """Entry point of the workspace scripts; returns the process exit code."""
-    args = build_arg_parser(datasets, description).parse_args(argv)
+    parser = build_arg_parser(datasets, description)
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error(f"--batch must be at least 1, got {args.batch}")
+    if torchrun_placement() is not None and args.threads > 1 and args.mode != "sequential":
+        parser.error("under torchrun every process tracks its share of the sequences: use torchrun's "
+                     "--nproc_per_node (and --nnodes) instead of --threads")
     verbose = args.verbose or args.debug > 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if verbose:

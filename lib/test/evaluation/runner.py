@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
 from lib.test.evaluation.data import ResultFormat, Sequence
+from lib.test.evaluation.lockstep import track_in_lockstep
 from lib.test.evaluation.results import write_sequence_results
 
 
@@ -59,9 +60,38 @@ def track_sequence(tracker: Any, seq: Sequence) -> Dict[str, np.ndarray]:
 def run_sequence(tracker: Any, seq: Sequence, results_dir: str,
                  result_format: ResultFormat = ResultFormat()) -> SequenceResult:
     """Track ``seq`` and write its files under ``results_dir`` (the result file last, atomically)."""
-    out = track_sequence(tracker, seq)
+    return write_outputs(seq, track_sequence(tracker, seq), results_dir, result_format)
+
+
+def write_outputs(seq: Sequence, out: Dict[str, np.ndarray], results_dir: str,
+                  result_format: ResultFormat) -> SequenceResult:
+    """Write what :func:`track_sequence` (or a lockstep batch) returned for ``seq``."""
     write_sequence_results(results_dir, seq.name, result_format, out["boxes"], out["scores"], out["times"])
     return SequenceResult(seq.name, len(seq), float(out["times"].sum()))
+
+
+def run_sequences(tracker: Any, sequences: Iterable[Sequence], results_dir: str, result_format: ResultFormat,
+                  batch: int = 1) -> Iterator[Tuple[Sequence, Optional[SequenceResult], Optional[Exception]]]:
+    """Track and write ``sequences`` one at a time (``batch`` 1) or ``batch`` at once in lockstep.
+
+    Yields ``(sequence, result, None)`` as each finishes, ``(sequence, None, error)`` for a failed one
+    (the others go on). A lockstep batch gives every sequence the boxes it gets alone.
+    """
+    if batch <= 1:
+        for seq in sequences:
+            try:
+                yield seq, run_sequence(tracker, seq, results_dir, result_format), None
+            except Exception as e:  # reported by the caller; the other sequences go on
+                yield seq, None, e
+        return
+    for seq, out, error in track_in_lockstep(tracker, sequences, batch):
+        if error is not None:
+            yield seq, None, error
+            continue
+        try:
+            yield seq, write_outputs(seq, out, results_dir, result_format), None
+        except Exception as e:  # e.g. the folder became unwritable
+            yield seq, None, e
 
 
 @dataclass(frozen=True)
@@ -72,12 +102,15 @@ class TrackerFactory:
     checkpoint: str
     dataset_name: str
     config: Optional[str] = None
+    precision: str = "fp32"
+    require_native: bool = True
 
     def __call__(self, device: str) -> Any:
         from lib.test.tracker import build_tracker
 
         return build_tracker(self.script, checkpoint=self.checkpoint, dataset_name=self.dataset_name,
-                             device=device, config=self.config)
+                             device=device, config=self.config, precision=self.precision,
+                             require_native=self.require_native)
 
 
-__all__ = ["SequenceResult", "TrackerFactory", "run_sequence", "track_sequence"]
+__all__ = ["SequenceResult", "TrackerFactory", "run_sequence", "run_sequences", "track_sequence", "write_outputs"]

@@ -27,7 +27,7 @@ import numpy as np
 from lib.test.evaluation.data import Benchmark, Sequence
 from lib.test.evaluation.errors import BenchmarkFailed, WorkerStartError, describe, is_user_error
 from lib.test.evaluation.results import ResultsFolder
-from lib.test.evaluation.runner import SequenceResult, run_sequence
+from lib.test.evaluation.runner import SequenceResult, run_sequences
 from lib.test.tracker.identity import RunIdentity, identity_of
 from lib.utils.timefmt import format_duration
 
@@ -137,12 +137,13 @@ class _Run:
 
 def run_benchmark(benchmark: Benchmark, tracker_factory: Callable[[str], Any], results_dir: str, threads: int = 1,
                   num_gpus: Optional[int] = None, device: Optional[str] = None, overwrite: bool = False,
-                  wait: bool = False, start_method: str = "spawn") -> BenchmarkSummary:
+                  wait: bool = False, start_method: str = "spawn", batch: int = 1) -> BenchmarkSummary:
     """Run every sequence of ``benchmark`` not yet finished in ``results_dir`` for this run's identity.
 
     ``tracker_factory(device)`` builds a tracker (picklable for workers, e.g.
     :class:`~lib.test.evaluation.runner.TrackerFactory`); ``threads`` > 1 uses that many worker
-    processes. ``wait`` waits for another runner's lock instead of stopping. Raises
+    processes; ``batch`` > 1 tracks that many sequences in lockstep per tracker (same boxes, fuller
+    GPUs). ``wait`` waits for another runner's lock instead of stopping. Raises
     :class:`~lib.test.evaluation.errors.BenchmarkFailed` after the summary if any sequence failed.
     """
     with ResultsFolder(results_dir, benchmark.result_format).open(wait=wait) as folder:
@@ -152,9 +153,9 @@ def run_benchmark(benchmark: Benchmark, tracker_factory: Callable[[str], Any], r
         start = time.time()
         devices = worker_devices(workers, device, num_gpus)
         if workers == 1:
-            _run_serial(run, tracker_factory, devices[0])
+            _run_serial(run, tracker_factory, devices[0], batch)
         else:
-            _run_parallel(run, tracker_factory, devices, start_method)
+            _run_parallel(run, tracker_factory, devices, start_method, batch)
         run.summary.wall_time = time.time() - start
     logger.info("%s", run.summary.line())
     if run.summary.failed:
@@ -162,16 +163,20 @@ def run_benchmark(benchmark: Benchmark, tracker_factory: Callable[[str], Any], r
     return run.summary
 
 
-def _run_serial(run: _Run, factory: Callable[[str], Any], device: str) -> None:
+def _run_serial(run: _Run, factory: Callable[[str], Any], device: str, batch: int) -> None:
     tracker = factory(device)
-    for index in run.adopt(identity_of(tracker)):
-        seq = run.benchmark.sequences[index]
-        try:
-            result = run_sequence(tracker, seq, run.folder.path, run.benchmark.result_format)
-        except Exception as e:  # recorded; the run fails after the other sequences
-            run.failed(index, describe(e), is_user_error(e), traceback.format_exc())
-            continue
-        run.done(index, result)
+    pending = run.adopt(identity_of(tracker))
+    index_of = {run.benchmark.sequences[i].name: i for i in pending}
+    for seq, result, error in run_sequences(tracker, (run.benchmark.sequences[i] for i in pending), run.folder.path,
+                                            run.benchmark.result_format, batch):
+        if error is not None:  # recorded; the run fails after the other sequences
+            run.failed(index_of[seq.name], describe(error), is_user_error(error), _trace(error))
+        else:
+            run.done(index_of[seq.name], result)
+
+
+def _trace(error: Exception) -> str:
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
 
 
 # ------------------------------------------------------------------------------------ worker processes
@@ -203,7 +208,7 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _worker_main(worker_id: int, parent_pid: int, device: str, torch_threads: int, factory: Callable[[str], Any],
-                 benchmark: Benchmark, results_dir: str, tasks: Any, messages: Any) -> None:
+                 benchmark: Benchmark, results_dir: str, tasks: Any, messages: Any, batch: int) -> None:
     """Worker process: build the tracker once, report its identity, then run sequences until the sentinel."""
     die_with_parent(parent_pid)
     import torch
@@ -215,18 +220,17 @@ def _worker_main(worker_id: int, parent_pid: int, device: str, torch_threads: in
         messages.put(("fatal", worker_id, (describe(e), is_user_error(e), traceback.format_exc())))
         return
     messages.put(("ready", worker_id, identity_of(tracker)))
-    while True:
-        index = tasks.get()
-        if index is None:
-            break
-        try:
-            result = run_sequence(tracker, benchmark.sequences[index], results_dir, benchmark.result_format)
-            messages.put(("done", index, asdict(result)))
-        except Exception as e:  # one bad sequence must not take the others down; the parent fails the run
-            messages.put(("error", index, (describe(e), is_user_error(e), traceback.format_exc())))
+    index_of = {seq.name: i for i, seq in enumerate(benchmark.sequences)}
+    assigned = (benchmark.sequences[index] for index in iter(tasks.get, None))
+    for seq, result, error in run_sequences(tracker, assigned, results_dir, benchmark.result_format, batch):
+        if error is None:
+            messages.put(("done", index_of[seq.name], asdict(result)))
+        else:  # one bad sequence must not take the others down; the parent fails the run
+            messages.put(("error", index_of[seq.name], (describe(error), is_user_error(error), _trace(error))))
 
 
-def _run_parallel(run: _Run, factory: Callable[[str], Any], devices: List[str], start_method: str) -> None:
+def _run_parallel(run: _Run, factory: Callable[[str], Any], devices: List[str], start_method: str,
+                  batch: int) -> None:
     """Start one worker per device, agree on the identity, then share the pending sequences through a queue."""
     import multiprocessing
 
@@ -235,7 +239,7 @@ def _run_parallel(run: _Run, factory: Callable[[str], Any], devices: List[str], 
     torch_threads = max(1, (os.cpu_count() or 1) // len(devices))
     procs = [ctx.Process(target=_worker_main, name=f"cstrack-eval-{k}",
                          args=(k, os.getpid(), dev, torch_threads, factory, run.benchmark, run.folder.path, tasks,
-                               messages))
+                               messages, batch))
              for k, dev in enumerate(devices)]
     for proc in procs:
         proc.start()
