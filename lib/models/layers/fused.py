@@ -5,16 +5,21 @@ one product with the concatenated weights gives exactly the same numbers (each o
 same dot product) in fewer, larger calls, which is faster on CPUs. The checkpoint keeps its separate
 parameters; the concatenation is a cache, used only when no gradient is recorded, and rebuilt when any
 source tensor changes (loading weights, training steps, a move to another device or dtype), which the
-storage address and version counter of each source tensor reveal.
+storage address and version counter of each source tensor reveal. ``CSTRACK_FUSED_PROJECTIONS=0`` in
+the environment (or :data:`ENABLED` = False) computes the layers separately, for comparisons.
 """
 from __future__ import annotations
 
+import os
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
 Tensor = torch.Tensor
+
+#: Whether inference uses the concatenated projections (``CSTRACK_FUSED_PROJECTIONS=0`` turns them off).
+ENABLED = os.environ.get("CSTRACK_FUSED_PROJECTIONS", "1") != "0"
 
 
 class ConcatenatedLinear:
@@ -42,8 +47,8 @@ class ConcatenatedLinear:
 
 
 def use_fused(module: torch.nn.Module) -> bool:
-    """Inference: the module is in eval mode and no gradient is being recorded."""
-    return not module.training and not torch.is_grad_enabled()
+    """Inference (eval mode, no gradient recorded) with the concatenated projections enabled."""
+    return ENABLED and not module.training and not torch.is_grad_enabled()
 
 
 __all__ = ["ConcatenatedLinear", "use_fused"]
