@@ -4,7 +4,7 @@ import pytest
 
 from lib.registry import BENCHMARKS
 from lib.test.analysis import PROTOCOLS, compute_curves, get_protocol, load_ground_truth
-from lib.test.analysis.ope import first_visible_frame
+from lib.test.evaluation.data import first_visible_frame
 from lib.test.evaluation import load_benchmark, run_benchmark
 
 from tests.test_evaluation import benchmark_data as syn

@@ -19,6 +19,7 @@ from lib.test.analysis import metrics
 from lib.test.analysis.protocol import (GroundTruth, PathLike, PlotCurve, Protocol, TrackerResult, first_existing,
                                         flat_txt, register_protocol, resolve_sequences, subdirs_with)
 from lib.test.analysis.readers import ResultFormatError, read_boxes, read_flags
+from lib.test.evaluation.data import first_visible_frame
 
 logger = logging.getLogger(__name__)
 
@@ -214,15 +215,6 @@ class RGBT234Protocol(OPEProtocol):
     def result_boxes(self, results_dir, seq, truth) -> np.ndarray:
         boxes = self.read_result(results_dir, seq, truth)
         return metrics.corners_to_rect(boxes) if boxes.shape[1] == 8 else boxes
-
-
-def first_visible_frame(visible: np.ndarray) -> int:
-    """Index of the first frame a VisEvent sequence is tracked from, given ``absent_label.txt`` (1 = visible).
-
-    The CSTrack runners drop the frames before the first visible one when the first frame is not
-    visible (``argmax`` of the labels); a file without any visible frame is not trimmed (0).
-    """
-    return int(np.argmax(visible > 0)) if len(visible) and visible[0] == 0 else 0
 
 
 @register_protocol

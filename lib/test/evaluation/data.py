@@ -78,6 +78,15 @@ def load_labels(path: str) -> np.ndarray:
         raise DatasetError(str(e)) from e
 
 
+def first_visible_frame(visible: np.ndarray) -> int:
+    """Index of the first frame a VisEvent sequence is tracked from, given ``absent_label.txt`` (1 = visible).
+
+    The CSTrack runners drop the frames before the first visible one when the first frame is not
+    visible (``argmax`` of the labels); a file without any visible frame is not trimmed (0).
+    """
+    return int(np.argmax(visible > 0)) if len(visible) and visible[0] == 0 else 0
+
+
 @dataclass
 class Sequence:
     """One test sequence: RGB / X frame files of equal count, ground truth and how to read frames."""

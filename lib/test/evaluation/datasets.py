@@ -18,8 +18,8 @@ from typing import Callable, Dict, List, Optional, Sequence as SequenceT, Tuple
 import numpy as np
 
 from lib.registry import BENCHMARKS
-from lib.test.evaluation.data import (Benchmark, DatasetError, ResultFormat, Sequence, load_boxes, load_labels,
-                                      paired_frames)
+from lib.test.evaluation.data import (Benchmark, DatasetError, ResultFormat, Sequence, first_visible_frame,
+                                      load_boxes, load_labels, paired_frames)
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +143,8 @@ def _visevent_sequence(root: str, name: str) -> Sequence:
     if len(set(counts.values())) != 1:
         raise DatasetError(f"VisEvent sequence '{name}': frame / label counts differ {counts} ({seq_dir})")
     # docs/evaluation.md (VisEvent): the dataset's absent_label.txt is read as visibility (1 = present) and frames
-    # before the first present one are dropped: `if absent[0] == 0: k = argmax(absent)`. An all-zero
-    # file gives k = 0, i.e. no trimming, as in the reference.
-    start = int(np.argmax(absent)) if absent[0] == 0 else 0
+    # before the first present one are dropped; a file without a present frame is not trimmed.
+    start = first_visible_frame(absent)
     if absent[0] == 0 and start == 0:
         logger.warning("VisEvent sequence '%s': absent_label.txt has no present frame; not trimmed", name)
     extras = {"absent_label": absent[start:], "start_frame": start, "num_frames_full": len(rgb)}
