@@ -8,9 +8,12 @@ epoch of a training run, or the latest checkpoint of a run.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import List, Mapping, Optional, Tuple
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIX = ".pth.tar"
 _EPOCH = re.compile(r"^(?P<net>.+)_ep(?P<epoch>\d+)" + re.escape(CHECKPOINT_SUFFIX) + "$")
@@ -59,7 +62,9 @@ def resolve_test_checkpoint(script: str, config_name: str, checkpoint: Optional[
     """The checkpoint a benchmark runner tests.
 
     ``checkpoint`` may be a path or a bare file name under the ``network_path`` setting; without it,
-    ``epoch`` selects that epoch of the training run under the ``checkpoints_path`` setting. Raises
+    ``epoch`` selects that epoch of the training run under the ``checkpoints_path`` setting; with
+    neither, the ``checkpoints_path`` setting names the file, or a folder whose latest checkpoint of
+    ``script`` is taken (the authors' README: set ``checkpoints_path``, then run the script). Raises
     FileNotFoundError naming what was tried.
     """
     from lib.config.environment import env_settings
@@ -74,7 +79,8 @@ def resolve_test_checkpoint(script: str, config_name: str, checkpoint: Optional[
         tried = f" or {candidate} (setting 'network_path')" if candidate else " (setting 'network_path' is unset)"
         raise FileNotFoundError(f"checkpoint '{checkpoint}' not found as a path{tried}")
     if epoch is None:
-        raise FileNotFoundError("no checkpoint given: pass --checkpoint FILE or --epoch N")
+        how = "pass --checkpoint FILE or --epoch N, or set 'checkpoints_path' to the checkpoint or its folder"
+        return _from_checkpoints_setting(script, config_name, how)
     folder = run_checkpoint_dir(str(env_settings().require_dir("checkpoints_path")), script, config_name)
     matches = [path for found_epoch, path in list_checkpoints(folder) if found_epoch == int(epoch)]
     if len(matches) != 1:
@@ -100,18 +106,25 @@ def resolve_vot_checkpoint(script: str, config_name: str, checkpoint: Optional[s
         if not os.path.isfile(checkpoint):
             raise FileNotFoundError(f"checkpoint '{checkpoint}' does not exist; {how}")
         return os.path.abspath(checkpoint)
+    return _from_checkpoints_setting(script, config_name, how)
+
+
+def _from_checkpoints_setting(script: str, config_name: str, how: str) -> str:
+    """The ``checkpoints_path`` setting: a file, or the latest ``<NET>_ep*.pth.tar`` of ``script`` in that
+    folder or in its training layout ``train/<script>/<config>/`` (the one chosen is logged)."""
     from lib.config.environment import env_settings
 
     folder = env_settings().checkpoints_path
     if folder and os.path.isfile(folder):
-        return folder
+        return os.path.abspath(folder)
     if not folder or not os.path.isdir(folder):
-        raise FileNotFoundError(f"no checkpoint: CSTRACK_CHECKPOINT is unset and 'checkpoints_path' "
-                                f"('{folder}') is not a file or folder; {how}")
+        raise FileNotFoundError(f"no checkpoint: the 'checkpoints_path' setting ('{folder}') is not a file or "
+                                f"folder; {how}")
     candidates = [folder, run_checkpoint_dir(folder, script, config_name)]
     for candidate in candidates:
         found = latest_checkpoint(candidate, net_type_of(script)) or latest_checkpoint(candidate)
         if found:
+            logger.info("checkpoint: %s (the latest in 'checkpoints_path')", found)
             return found
     raise FileNotFoundError(f"no *_ep*{CHECKPOINT_SUFFIX} in {' or '.join(candidates)}; {how}")
 
