@@ -13,10 +13,14 @@ process; with ``--baseline REV`` the tracker of that git revision (``git archive
 ``PYTHONPATH``) runs beside this checkout's on the same frames and weights, the two processes taking
 turns chunk by chunk so that both see the same machine load, and the table gives the speed ratio.
 ``bf16`` on a CPU without native bf16 falls back to fp32 (the tracker says so); ``--force-bf16``
-measures the emulated speed anyway. ``--write`` puts the table into BENCHMARKS.md with the machine.
+measures the emulated speed anyway. ``--train-steps K`` also times K training steps
+(``LTRTrainer.train_step``: forward, losses, backward, clipping, AdamW) on a synthetic batch of
+``--train-batch`` samples, without and with ``TRAIN.AMP`` (fp16 with a loss scaler on CUDA, bf16 on a
+CPU), and reports samples per second. ``--write`` puts the tables into BENCHMARKS.md with the machine.
 """
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -59,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline", nargs="?", const=DEFAULT_BASELINE, default=None,
                         help=f"git revision to time beside this checkout (default when given alone: {DEFAULT_BASELINE})")
     parser.add_argument("--force-bf16", action="store_true", help="time bf16 even where it is emulated")
+    parser.add_argument("--train-steps", type=int, default=0, help="also time this many training steps per stage")
+    parser.add_argument("--train-batch", type=int, default=2, help="samples per training step")
     parser.add_argument("--write", action="store_true", help="write the table into BENCHMARKS.md")
     return parser
 
@@ -136,9 +142,47 @@ def measure(trees: dict, setup: dict, frames: int, warmup: int, chunk: int) -> d
     for label, worker in workers.items():
         seconds = sorted(worker.seconds)
         results[label] = {"median_ms": 1000 * statistics.median(seconds),
-                          "p90_ms": 1000 * seconds[int(0.9 * (len(seconds) - 1))],
+                          "p90_ms": 1000 * seconds[math.ceil(0.9 * len(seconds)) - 1],  # nearest rank
                           "peak_mib": worker.stop()}
     return results
+
+
+def training_speed(script: str, config: str, device: str, amp: bool, steps: int, batch: int) -> float:
+    """Samples per second of ``LTRTrainer.train_step`` on a synthetic batch (after one untimed step)."""
+    import time
+
+    from lib.train.actors import build_actor
+    from lib.train.admin.settings import RunSettings
+    from lib.train.optim import build_optimizer, build_scheduler
+    from lib.train.trainers import LTRTrainer
+    from lib.train.trainers.ltr_trainer import move_to_device
+
+    cfg = load_config(config, script=script, overrides={"TRAIN": {"AMP": amp, "BATCH_SIZE": batch}})
+    torch.manual_seed(0)
+    net = build_model(cfg, arch=script).to(device)
+    for name in net.frozen_modules:
+        for p in getattr(net, name).parameters():
+            p.requires_grad_(False)
+    actor = build_actor(script, net, cfg)
+    optimizer = build_optimizer(net, cfg)
+    trainer = LTRTrainer(actor, None, optimizer, build_scheduler(optimizer, cfg),
+                         RunSettings(script=script, config=config, device=device), cfg, torch.device(device))
+    t, s, frames = cfg.DATA.TEMPLATE.SIZE, cfg.DATA.SEARCH.SIZE, cfg.DATA.SEARCH.NUMBER
+    boxes = lambda n: torch.tensor([[0.4, 0.4, 0.2, 0.2]]).repeat(n, batch, 1)  # noqa: E731
+    data = move_to_device({"template_images": torch.randn(2, batch, 6, t, t),
+                           "search_images": torch.randn(frames, batch, 6, s, s),
+                           "template_anno": boxes(2), "search_anno": boxes(frames),
+                           "dataset": ["lasher"] * batch}, torch.device(device))
+    actor.train(True)
+    trainer.train_step(data)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step(data)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return steps * batch / (time.perf_counter() - start)
 
 
 def machine_line(device: str) -> str:
@@ -184,6 +228,19 @@ def main(argv=None) -> int:
                                   + (f", {ratio:.2f}x the baseline" if base and label == "this checkout" else ""),
                                   flush=True)
     table = render(rows, args)
+    if args.train_steps:
+        lines = ["", f"Training: `LTRTrainer.train_step` on a synthetic batch of {args.train_batch} samples, "
+                     f"{args.train_steps} timed steps after one untimed step.", "",
+                 "| stage | AMP | samples/s |", "|---|---|---:|"]
+        for stage in args.stages:
+            script = f"cstrack_{stage}"
+            config = args.config.replace("_s1", f"_{stage}") if args.config else script
+            for amp in (False, True):
+                speed = training_speed(script, config, args.device, amp, args.train_steps, args.train_batch)
+                label = ("fp16 + loss scaler" if args.device.startswith("cuda") else "bf16") if amp else "off (fp32)"
+                lines.append(f"| {script} | {label} | {speed:.2f} |")
+                print(f"{script} training, AMP {label}: {speed:.2f} samples/s", flush=True)
+        table += "\n" + "\n".join(lines)
     print(table)
     if args.write:
         write_section(table)
