@@ -39,12 +39,12 @@ from lib.config import load_config
 from lib.models import build_model
 from lib.quickstart.synthetic_rgbt import render_sequence
 from lib.test.tracker.precision import native_bf16_cpu
-from lib.utils.machine import cpu_flags, cpu_name
+from lib.utils.machine import cpu_flags, cpu_name, write_markdown_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).resolve().with_name("speed_worker.py")
 BENCHMARKS = REPO_ROOT / "BENCHMARKS.md"
-START, END = "<!-- speed:start -->", "<!-- speed:end -->"
+SECTION = "speed"  # BENCHMARKS.md section name
 #: The tracker as it was before the fast path (template caching, fused projections, batched patch stages).
 DEFAULT_BASELINE = "4d265d9"
 
@@ -261,14 +261,7 @@ def render(rows, args) -> str:
 
 
 def write_section(table: str) -> None:
-    text = BENCHMARKS.read_text()
-    section = f"{START}\n## Tracking speed\n\n{table}\n{END}"
-    if START in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    BENCHMARKS.write_text(text)
+    write_markdown_section(BENCHMARKS, SECTION, f"## Tracking speed\n\n{table}")
     print(f"wrote the table into {BENCHMARKS}")
 
 

@@ -30,3 +30,24 @@ def cpu_flags() -> FrozenSet[str]:
     except OSError:
         logger.debug("no /proc/cpuinfo: CPU flags unknown")
     return frozenset()
+
+
+def write_markdown_section(path, name: str, body: str) -> None:
+    """Put ``body`` between ``<!-- name:start -->`` and ``<!-- name:end -->`` in the Markdown file ``path``.
+
+    An existing section is replaced in place; otherwise it is appended. Benchmark scripts keep their
+    measured tables in BENCHMARKS.md this way, each in its own section.
+    """
+    from pathlib import Path
+
+    from lib.utils.files import atomic_write_text
+
+    path = Path(path)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    section = f"{start}\n{body.strip()}\n{end}"
+    if start in text and end in text:
+        text = text[:text.index(start)] + section + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + ("\n\n" if text.strip() else "") + section + "\n"
+    atomic_write_text(path, text)

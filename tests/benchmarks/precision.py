@@ -27,11 +27,10 @@ from lib.test.evaluation.runner import TrackerFactory
 from lib.test.evaluation.scheduler import run_benchmark
 from lib.test.tracker import build_tracker
 from lib.test.tracker.precision import native_bf16_cpu
-from lib.utils.machine import cpu_name
+from lib.utils.machine import cpu_name, write_markdown_section
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO_ROOT / "BENCHMARKS.md"
-START, END = "<!-- precision:start -->", "<!-- precision:end -->"
 
 
 def score_both(checkpoint: str, dataset_dir: str, precision: str, device: str, workdir: Path) -> dict:
@@ -105,14 +104,7 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        text = BENCHMARKS.read_text()
-        section = f"{START}\n## Accuracy of bf16 inference\n\n{table}\n{END}"
-        if START in text:
-            head, rest = text.split(START, 1)
-            text = head + section + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip() + "\n\n" + section + "\n"
-        BENCHMARKS.write_text(text)
+        write_markdown_section(BENCHMARKS, "precision", f"## Accuracy of bf16 inference\n\n{table}")
     return 0
 
 

@@ -30,3 +30,16 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         atomic_write(path, failing)
     assert path.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["result.txt"]
+
+
+def test_markdown_sections_are_replaced_in_place_or_appended(tmp_path):
+    from lib.utils.machine import write_markdown_section
+
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\nintro\n")
+    write_markdown_section(path, "speed", "## Speed\n\nold")
+    write_markdown_section(path, "faults", "## Faults")
+    write_markdown_section(path, "speed", "## Speed\n\nnew")
+    text = path.read_text()
+    assert text.startswith("# Benchmarks\n\nintro\n\n<!-- speed:start -->\n## Speed\n\nnew\n<!-- speed:end -->")
+    assert text.count("<!-- speed:start -->") == 1 and "old" not in text and text.index("Faults") > text.index("new")
