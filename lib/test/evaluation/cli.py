@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
-import traceback
 from typing import Optional, Sequence as SequenceT
 
 import lib.test.tracker  # noqa: F401 (registers the trackers --script_name chooses from)
 from lib.registry import TRACKERS
-from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
+from lib.test.evaluation.errors import run_reporting_user_errors
 from lib.test.evaluation.results import default_results_dir
 from lib.test.evaluation.runner import TrackerFactory
 from lib.test.evaluation.scheduler import BenchmarkSummary, run_benchmark
@@ -97,16 +95,11 @@ def main(datasets: SequenceT[str], description: str, argv: Optional[SequenceT[st
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if verbose:
         logging.getLogger("lib").setLevel(logging.DEBUG)
-    try:
+
+    def run() -> None:
         run_from_args(args)
-    except Exception as e:  # user errors: one line; anything else is a bug and keeps its traceback
-        if not is_user_error(e):
-            raise
-        if verbose:
-            traceback.print_exc()
-        print(f"error: {describe(e)}", file=sys.stderr)
-        return USER_EXIT_CODE
-    return 0
+
+    return run_reporting_user_errors(run, verbose)
 
 
 __all__ = ["build_arg_parser", "main", "run_from_args"]

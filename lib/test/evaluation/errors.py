@@ -7,7 +7,9 @@ and keeps its traceback.
 from __future__ import annotations
 
 import errno
-from typing import Dict, Tuple
+import sys
+import traceback
+from typing import Callable, Dict, Optional, Tuple
 
 from lib.config import ConfigError
 from lib.config.environment import SettingsError
@@ -70,4 +72,23 @@ def describe(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-__all__ = ["BenchmarkFailed", "USER_ERRORS", "USER_EXIT_CODE", "WorkerStartError", "describe", "is_user_error"]
+def run_reporting_user_errors(action: Callable[[], Optional[int]], verbose: bool = False, prefix: str = "error",
+                              user_errors: Tuple[type, ...] = ()) -> int:
+    """``action()``'s exit code (0 for None); a user error (:data:`USER_ERRORS`, ``user_errors``) instead prints
+    one ``<prefix>: ...`` line on stderr and gives :data:`USER_EXIT_CODE` (the traceback too with ``verbose``).
+
+    Anything else is a bug and propagates with its traceback.
+    """
+    try:
+        return action() or 0
+    except Exception as e:  # user errors: one line; anything else is a bug and keeps its traceback
+        if not (is_user_error(e) or isinstance(e, user_errors)):
+            raise
+        if verbose:
+            traceback.print_exc()
+        print(f"{prefix}: {describe(e)}", file=sys.stderr)
+        return USER_EXIT_CODE
+
+
+__all__ = ["BenchmarkFailed", "USER_ERRORS", "USER_EXIT_CODE", "WorkerStartError", "describe", "is_user_error",
+           "run_reporting_user_errors"]

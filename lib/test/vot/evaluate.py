@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from lib.registry import TRACKERS
-from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
+from lib.test.evaluation.errors import run_reporting_user_errors
 from lib.test.evaluation.results import FolderLock
 from lib.test.tracker import checkpoint_identity
 from lib.test.tracker.identity import RunIdentity
@@ -109,17 +109,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--force", action="store_true", help="run every sequence again (also passed to the toolkit)")
     parser.add_argument("--persist", action="store_true", help="passed to `vot evaluate`")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         for reference in args.trackers:
             code = evaluate(args.workspace, reference, args.force, ["--persist"] if args.persist else [])
             if code:
                 return code
-    except Exception as e:  # user errors: one line; anything else is a bug and keeps its traceback
-        if not (is_user_error(e) or isinstance(e, StartError)):
-            raise
-        print(f"error: {describe(e)}", file=sys.stderr)
-        return USER_EXIT_CODE
-    return 0
+        return 0
+
+    return run_reporting_user_errors(run, user_errors=(StartError,))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import sys
 from typing import List, Optional, Sequence
 
 from lib.test.evaluation.data import DatasetError, load_boxes
+from lib.test.evaluation.errors import run_reporting_user_errors
 from lib.utils.files import atomic_write_text
 from lib.utils.frame_lists import FramePairingError, frame_number, list_frames, pair_frames
 from lib.utils.rgbx import check_image_file
@@ -117,8 +118,6 @@ def prepare_dataset(root: str, overwrite: bool = False, fps: int = 30, workspace
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line; a problem with the dataset is one ``error:`` line naming the file, exit code 2."""
-    from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
-
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", help="dataset folder holding one folder per sequence")
@@ -126,14 +125,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--overwrite", action="store_true", help="rewrite existing sequence files and list.txt")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> None:
         prepare_dataset(args.root, overwrite=args.overwrite, fps=args.fps, workspace=args.workspace)
-    except Exception as e:  # a user error is one line; anything else keeps its traceback
-        if not is_user_error(e):
-            raise
-        print(f"error: {describe(e)}", file=sys.stderr)
-        return USER_EXIT_CODE
-    return 0
+
+    return run_reporting_user_errors(run)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,10 @@ import argparse
 import logging
 import os
 import sys
-import traceback
 from typing import Any, Optional, Sequence
 
 from lib.registry import TRACKERS
-from lib.test.evaluation.errors import USER_EXIT_CODE, describe, is_user_error
+from lib.test.evaluation.errors import run_reporting_user_errors
 from lib.test.tracker import build_tracker
 from lib.utils.checkpoint_layout import resolve_vot_checkpoint
 from lib.utils.rgbx import get_x_frame
@@ -118,7 +117,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Build the tracker, then run the TraX server loop on stdin/stdout; a user error is one line, exit 2."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="run_vot: %(message)s")
     args = build_arg_parser().parse_args(argv)
-    try:
+
+    def run() -> None:
         tracker = load_tracker(args)
         import trax
         from trax.image import Image
@@ -126,16 +126,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         with trax.Server([Region.RECTANGLE], [Image.PATH], ["color", "depth"],
                          tracker_name=f"CSTrack {args.script}") as server:
-            count = serve(tracker, server)
-    except Exception as e:  # user errors: one line; anything else is a bug and keeps its traceback
-        if not (is_user_error(e) or isinstance(e, StartError)):
-            raise
-        if args.verbose:
-            traceback.print_exc()
-        print(f"run_vot: error: {describe(e)}", file=sys.stderr)
-        return USER_EXIT_CODE
-    logger.info("served %d initialisation(s)", count)
-    return 0
+            logger.info("served %d initialisation(s)", serve(tracker, server))
+
+    return run_reporting_user_errors(run, args.verbose, prefix="run_vot: error", user_errors=(StartError,))
 
 
 if __name__ == "__main__":
