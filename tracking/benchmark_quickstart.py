@@ -78,7 +78,8 @@ def section(summary: dict, wall: float, cpu: float, load_before: str, load_after
         "",
         f"Measured with `python tracking/benchmark_quickstart.py{' --quick' if summary['profile'] == 'quick' else ''}` "
         f"on {datetime.date.today().isoformat()}: {summary['cpu']}, {os.cpu_count()} cores, device "
-        f"{summary['device']}, {summary['threads']} torch thread(s), torch {torch.__version__}, Python {platform.python_version()}, seed {summary['seed']}. "
+        f"{summary['device']}, {summary['threads']} torch thread(s), torch {torch.__version__}, "
+        f"Python {platform.python_version()}, seed {summary['seed']}. "
         f"1-minute load average {load_before} before and {load_after} after the run (other jobs on the machine "
         f"stretch every time below).",
         "",

@@ -59,7 +59,8 @@ def main(argv=None) -> int:
         parser.exit(2, f"error: {e}\n")
     print(f"{result['frames']} frames tracked at {result['fps']:.1f} FPS (X = {result['x_type']})")
     print(f"boxes: {result['boxes']}")
-    print(f"video: {result['video']} ({result['codec']}{'' if result['browser_playable'] else ', not playable in browsers'})")
+    playable = "" if result["browser_playable"] else ", not playable in browsers"
+    print(f"video: {result['video']} ({result['codec']}{playable})")
     return 0
 
 

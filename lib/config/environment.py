@@ -70,8 +70,8 @@ class EnvSettings:
                                              "<Dataset>_<epoch>/ unless --results_dir is given")
     network_path: str = _setting("test", "save/test/networks", "folder where a bare --checkpoint file name "
                                                                "(no folder) is looked up")
-    checkpoints_path: str = _setting("test", "save/checkpoints", "training output read by --epoch N and the VOT "
-                                                                 "entry point: <checkpoints_path>/train/<script>/<yaml>/")
+    checkpoints_path: str = _setting("test", "save/checkpoints", "training output read by --epoch N and the "
+                                                                 "VOT entry point (<checkpoints_path>/train/...)")
     # benchmark roots (lib/test/evaluation/datasets.py)
     lasher_test_dir: str = _setting("test", "data/lasher/testingset", "LasHeR test set (--dataset_name LasHeR)")
     rgbt234_dir: str = _setting("test", "data/rgbt234", "RGBT234 (--dataset_name RGBT234)")

@@ -330,4 +330,5 @@ def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Se
 
 
 __all__ = ["DemoError", "FrameSource", "MIN_BOX_SIDE", "TRACKER_DATASET", "X_TYPES", "check_init_box",
-           "default_output", "load_tracker", "pair_by_number", "parse_box", "prepare_pair", "resolve_x_type", "run_demo", "select_box"]
+           "default_output", "load_tracker", "pair_by_number", "parse_box", "prepare_pair", "resolve_x_type", "run_demo",
+           "select_box"]

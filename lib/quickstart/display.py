@@ -111,7 +111,8 @@ def gui_unavailable_reason(environ: Optional[Mapping[str, str]] = None) -> Optio
         socket_path = os.path.join(environ.get("XDG_RUNTIME_DIR", ""), wayland)
         return None if os.path.exists(socket_path) else f"the Wayland display {socket_path} does not exist"
     if wayland:
-        return f"OpenCV's {backend} windows need an X display (DISPLAY, e.g. from XWayland), only WAYLAND_DISPLAY is set"
+        return (f"OpenCV's {backend} windows need an X display (DISPLAY, e.g. from XWayland), "
+                f"only WAYLAND_DISPLAY is set")
     return "there is no display (DISPLAY is not set)"
 
 

@@ -12,7 +12,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping
 
-from lib.quickstart.entry_points import shown_path
+from lib.quickstart.entry_points import REPO_ROOT, shown_path
 from lib.utils.files import atomic_write_text
 from lib.utils.machine import cpu_name
 from lib.utils.timefmt import format_duration
@@ -24,7 +24,7 @@ def demo_command(rgb_dir: str, x_dir: str, init: str, checkpoint: str, out: str)
     """The ``tracking/video_demo.py`` command for one sequence, with paths as the user types them here."""
     args = ["--rgb", shown_path(rgb_dir), "--x", shown_path(x_dir), "--init", init,
             "--checkpoint", shown_path(checkpoint), "--out", shown_path(out)]
-    return "python tracking/video_demo.py " + shlex.join(args)
+    return f"python {shown_path(str(REPO_ROOT / 'tracking' / 'video_demo.py'))} " + shlex.join(args)
 
 
 def write_summary(report_dir: Path, content: Dict[str, Any]) -> Dict[str, Any]:
@@ -43,13 +43,15 @@ def print_summary(summary: Mapping[str, Any], echo: Callable[[str], None]) -> No
     echo("")
     echo("=" * 78)
     echo(f"Quickstart finished ({summary['profile']} profile) in {format_duration(summary['total_seconds_this_run'])}"
-         f" (all steps: {format_duration(summary['total_seconds_all_steps'])})")
+         f" (all steps: {format_duration(summary['total_seconds_all_steps'])}; CPU time of this run "
+         f"{format_duration(summary['cpu_seconds_this_run'])})")
     echo(f"  {tracker}: SR {ours['SR']:.3f}  PR {ours['PR']:.3f}  NPR {ours['NPR']:.3f}")
     echo(f"  {baseline}: SR {static['SR']:.3f}  PR {static['PR']:.3f}  NPR {static['NPR']:.3f}")
     verdict = "beats" if ours["SR"] > static["SR"] else "does NOT beat"
     echo(f"  the trained tracker {verdict} the static box on success rate (SR, area under the success curve)")
-    echo("  step times: " + ", ".join(
-        f"{k} {format_duration(v['seconds'])}{' (reused)' if v['reused'] else ''}" for k, v in summary["steps"].items()))
+    times = [f"{k} {format_duration(v['seconds'])}{' (reused)' if v['reused'] else ''}"
+             for k, v in summary["steps"].items()]
+    echo("  step times: " + ", ".join(times))
     echo("Files:")
     width = max(len(k) for k in summary["files"])
     for name, path in summary["files"].items():

@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
 MANIFEST = "dataset.json"
-FORMAT_VERSION = 2  # bump when the rendering changes, so old copies are regenerated
+FORMAT_VERSION = 3  # bump when the rendering changes, so old copies are regenerated
 
 # kind -> (aspect ratio h / w, shape drawn by _shape_mask)
 KINDS: Dict[str, Tuple[float, str]] = {
@@ -314,15 +314,16 @@ def write_sequence(seq_dir: Path, rgb_frames: List[np.ndarray], thermal_frames: 
 
 
 # ------------------------------------------------------------------------------------------ the dataset
-def sequence_plan(config: SyntheticRGBTConfig) -> List[Tuple[str, str, int, str]]:
-    """(split folder, sequence name, number of frames, kind) for every sequence, in generation order."""
+def sequence_plan(config: SyntheticRGBTConfig) -> List[Tuple[str, int, str, int, str]]:
+    """(split folder, position in the split, sequence name, number of frames, kind) for every sequence,
+    in generation order."""
     plan = []
     kinds = list(KINDS)
     for split, count, frames in (("trainingset", config.num_train, config.train_frames),
                                  ("testingset", config.num_test, config.test_frames)):
         for i in range(count):
             kind = kinds[i % len(kinds)]
-            plan.append((split, f"{kind}{i + 1:03d}", frames, kind))
+            plan.append((split, i, f"{kind}{i + 1:03d}", frames, kind))
     return plan
 
 
@@ -355,8 +356,10 @@ def generate_dataset(root: PathLike, config: SyntheticRGBTConfig = SyntheticRGBT
         (root / MANIFEST).unlink()
     start = time.perf_counter()
     plan = sequence_plan(config)
-    for index, (split, name, frames, kind) in enumerate(plan):
-        rng = np.random.default_rng([config.seed, 0 if split == "trainingset" else 1, index])
+    for index, (split, position, name, frames, kind) in enumerate(plan):
+        # Seeded by the position within its split: a test sequence does not depend on the size of the
+        # training split, so both quickstart profiles start their test sequences with the same boxes.
+        rng = np.random.default_rng([config.seed, 0 if split == "trainingset" else 1, position])
         rgb, thermal, boxes = render_sequence(rng, frames, config.width, config.height, kind)
         write_sequence(root / split / name, rgb, thermal, boxes)
         if progress is not None and ((index + 1) % 6 == 0 or index + 1 == len(plan)):
@@ -365,8 +368,8 @@ def generate_dataset(root: PathLike, config: SyntheticRGBTConfig = SyntheticRGBT
         "config": wanted,
         "train_dir": str((root / "trainingset").resolve()),
         "test_dir": str((root / "testingset").resolve()),
-        "train_sequences": [n for s, n, _, _ in plan if s == "trainingset"],
-        "test_sequences": [n for s, n, _, _ in plan if s == "testingset"],
+        "train_sequences": [n for s, _, n, _, _ in plan if s == "trainingset"],
+        "test_sequences": [n for s, _, n, _, _ in plan if s == "testingset"],
         "seconds": round(time.perf_counter() - start, 2),
     }
     atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")

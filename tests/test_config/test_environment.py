@@ -30,7 +30,7 @@ def test_generated_files_round_trip(local_files, tmp_path):
     assert env.got10k_dir == f"{data}/got10k/train"
     assert env.lasher_dir == f"{data}/lasher/trainingset"
     assert env.depthtrack_dir == f"{data}/depthtrack/train"
-    # TRAINING.md §9 item 6 fixed: the reference wrote <data>/trackingnet here
+    # T6 (docs/parity.md) fixed: the reference wrote <data>/trackingnet here
     assert env.vasttrack_dir == f"{data}/VastTrack/unisot_train_final_backup"
     assert env.save_dir == (tmp_path / "out").as_posix()
     assert env.checkpoints_path == (tmp_path / "out" / "checkpoints").as_posix()
@@ -40,7 +40,7 @@ def test_generated_files_round_trip(local_files, tmp_path):
 
 
 def test_paths_are_written_as_python_literals(tmp_path):
-    """Quotes and backslashes in a path survive (repr), so Windows paths never break the file (A2)."""
+    """Quotes and backslashes in a path survive (repr), so Windows paths never break the file."""
     odd = tmp_path / "we'ird \\ dir"
     train, test = tmp_path / "a.py", tmp_path / "b.py"
     write_local_files(odd / "data", odd, train_local=train, test_local=test)
@@ -107,7 +107,7 @@ def test_missing_root_names_setting_path_and_layout(tmp_path):
 
 
 def test_broken_file_is_reported_and_never_overwritten(tmp_path):
-    """A Windows path with backslash escapes is a syntax error: name file and line, keep the file (A1/A2)."""
+    """A Windows path with backslash escapes is a syntax error: file and line named, file kept (T7, docs/parity.md)."""
     train = tmp_path / "local.py"
     text = "save_dir = '/ok'\nlasot_dir = 'C:\\Users\\me\\lasot'\n"
     train.write_text(text)
@@ -185,8 +185,8 @@ def test_report_lists_every_setting(tmp_path):
 
 def test_every_setting_is_read_somewhere_in_the_framework():
     """A setting nobody reads would be listed as MISSING for nothing: each name occurs outside lib/config."""
-    sources = [p.read_text(encoding="utf-8") for folder in ("lib", "tracking") for p in (REPO_ROOT / folder).rglob("*.py")
-               if "config" not in p.relative_to(REPO_ROOT).parts[:2]]
+    files = [p for folder in ("lib", "tracking") for p in (REPO_ROOT / folder).rglob("*.py")]
+    sources = [p.read_text(encoding="utf-8") for p in files if "config" not in p.relative_to(REPO_ROOT).parts[:2]]
     unread = [name for name in EnvSettings.path_fields() if not any(f"'{name}'" in text or f'"{name}"' in text
                                                                    or f".{name}" in text for text in sources)]
     assert unread == []

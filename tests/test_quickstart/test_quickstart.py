@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lib.quickstart.pipeline import STATIC_NAME, STEPS, TRACKER_NAME
+from lib.quickstart.pipeline import PROFILES, STATIC_NAME, STEPS, TRACKER_NAME
 from lib.quickstart.synthetic_rgbt import SyntheticRGBTConfig, generate_dataset
 from lib.test.evaluation.datasets import load_benchmark
 from lib.train.dataset.lasher import LasHeR
@@ -70,13 +70,16 @@ def test_progress_lines_and_summary_are_printed(quick_run):
     for i in range(1, len(STEPS) + 1):
         assert f"[{i}/{len(STEPS)}]" in out
     assert "[train: 1, " in out and "epoch 1 done" in out  # the trainer's own progress lines, echoed
-    assert "config:" not in out  # its config dump goes to the step log only
-    assert "[1/3] " in out  # the runner's per-sequence lines
+    assert "config:" not in out  # its config dump goes to the trainer's log file only
+    num_test = PROFILES["quick"].data.num_test
+    assert f"[1/{num_test}] " in out  # the runner's per-sequence lines
     assert "Quickstart finished (quick profile)" in out and "beats the static box" in out
     for path in summary["files"].values():
         assert Path(path).name in out  # the summary says where every file is
-    for step in ("stage1", "stage2", "track"):  # each entry point's full output is in its step log
-        assert "config:" in (workdir / "logs" / f"{step}.log").read_text() or step == "track"
+    logs = {step: (workdir / "logs" / f"{step}.log").read_text() for step in ("stage1", "stage2", "track")}
+    assert "[train: 1, " in logs["stage1"] and f"[1/{num_test}] " in logs["track"]  # what each entry point printed
+    trainer_log = Path(summary["files"]["training logs"]) / "cstrack_s1-cstrack_s1_quickstart.log"
+    assert "config:" in trainer_log.read_text()  # the trainer's own log keeps its config dump
     assert "Traceback" not in out + result.stderr
 
 
@@ -203,6 +206,17 @@ def test_the_printed_demo_command_runs_as_printed(quick_run):
 
 
 @pytest.mark.slow
+def test_the_readme_shows_the_demo_command_the_quickstart_prints(quick_run):
+    """The README's command is the printed one for the default --workdir output/quickstart."""
+    workdir, summary, _ = quick_run
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## See it work first"):readme.index("## Using the model")]
+    block = section[section.index("```bash\npython tracking/video_demo.py"):]
+    command = " ".join(block[len("```bash\n"):block.index("\n```")].replace("\\\n", " ").split())
+    assert command.replace("output/quickstart", str(workdir)) == summary["demo_command"]
+
+
+@pytest.mark.slow
 def test_second_run_reuses_every_step(quick_run):
     workdir, summary, _ = quick_run
     state_before = (workdir / "quickstart_state.json").read_text()
@@ -221,7 +235,8 @@ def test_a_deleted_output_reruns_only_its_step_and_what_depends_on_it(quick_run)
     result = run_quickstart(workdir, "--quick")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count(": reused (finished in an earlier run") == len(STEPS) - 2  # video, then the report
-    assert "[6/7] write the annotated RGB | X video ..." in result.stdout and "[7/7] write the HTML report" in result.stdout
+    assert "[6/7] write the annotated RGB | X video ..." in result.stdout
+    assert "[7/7] write the HTML report" in result.stdout
     assert Path(summary["files"]["video"]).is_file()
 
 
@@ -276,3 +291,11 @@ def test_x_looks_thermal_target_warm_background_cool(tmp_path):
             contrasts.append(inner.mean() - x[mask].mean())
     contrasts = np.array(contrasts)
     assert np.median(contrasts) > 80 and (contrasts > 40).mean() > 0.8, contrasts.round()
+
+
+def test_test_sequences_do_not_depend_on_the_training_split(tmp_path):
+    """Both profiles then share their first test sequences (the README's demo command fits both)."""
+    generate_dataset(tmp_path / "a", SMALL)
+    generate_dataset(tmp_path / "b", SyntheticRGBTConfig(**{**SMALL.__dict__, "num_train": 1}))
+    a, b = _tree_bytes(tmp_path / "a" / "testingset"), _tree_bytes(tmp_path / "b" / "testingset")
+    assert a == b and a

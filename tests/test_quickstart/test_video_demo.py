@@ -94,7 +94,8 @@ def check_outputs(out, init):
 ])
 def test_demo_writes_boxes_and_a_readable_video(cli, inputs, tmp_path, capsys, rgb_key, x_key, x_type, extension):
     out = tmp_path / f"out{extension}"
-    assert cli.main(["--rgb", str(inputs[rgb_key]), "--x", str(inputs[x_key]), "--checkpoint", str(inputs["checkpoint"]),
+    assert cli.main(["--rgb", str(inputs[rgb_key]), "--x", str(inputs[x_key]),
+                     "--checkpoint", str(inputs["checkpoint"]),
                      "--init", inputs["init"], "--out", str(out), *TINY]) == 0
     check_outputs(out, inputs["init"])
     printed = capsys.readouterr().out
