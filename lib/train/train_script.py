@@ -236,7 +236,7 @@ def read_resume_checkpoint(candidates: List[str]) -> Tuple[Optional[str], Option
             return path, read_checkpoint(path)
         except CheckpointError as e:
             if len(candidates) > 1:
-                logger.warning("cannot resume from %s (%s); trying the previous checkpoint", path, e)
+                logger.warning("%s; resuming from the previous checkpoint instead", e)
             else:
                 raise
     if candidates:

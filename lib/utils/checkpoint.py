@@ -145,9 +145,9 @@ def read_checkpoint(path: str) -> Any:
         raise CheckpointError(f"cannot read checkpoint {path}: permission denied; make the file readable "
                               f"(chmod a+r) or copy it somewhere you can read") from e
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"cannot read checkpoint {path}: {reason} (truncated or not a PyTorch "
-                              f"checkpoint? download or copy it again)") from e
+        reason = str(e).split(". ")[0].splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"cannot read checkpoint {path}: it is truncated or not a PyTorch checkpoint; download "
+                              f"or copy it again (PyTorch said: {reason})") from e
 
 
 def extract_state_dict(ckpt: Any, path: str = "<checkpoint>") -> Mapping[str, torch.Tensor]:
