@@ -30,6 +30,7 @@ import _init_paths  # noqa: F401  (repository root on sys.path)
 import cv2
 import torch
 
+from lib.utils.machine import write_markdown_section
 from lib.utils.timefmt import format_duration
 from lib.quickstart.pipeline import PROFILES, STATIC_NAME, STEPS, TRACKER_NAME
 
@@ -46,10 +47,9 @@ def load_average() -> str:
         return "?"
 
 
-def markers(profile: str) -> tuple:
-    """The (start, end) comments around a profile's section."""
-    name = "quickstart" if profile == "default" else f"quickstart-{profile}"
-    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+def section_name(profile: str) -> str:
+    """The name of a profile's section in BENCHMARKS.md."""
+    return "quickstart" if profile == "default" else f"quickstart-{profile}"
 
 
 def children_cpu_seconds() -> float:
@@ -71,9 +71,7 @@ def section(summary: dict, wall: float, cpu: float, load_before: str, load_after
     profile = PROFILES[summary["profile"]]
     data = profile.data
     command = "python tracking/quickstart.py" + (" --quick" if summary["profile"] == "quick" else "")
-    start, end = markers(summary["profile"])
     lines = [
-        start,
         f"## Quickstart: `{command}`",
         "",
         f"Measured with `python tracking/benchmark_quickstart.py{' --quick' if summary['profile'] == 'quick' else ''}` "
@@ -100,19 +98,8 @@ def section(summary: dict, wall: float, cpu: float, load_before: str, load_after
         title = step.title.replace("|", "\\|")  # a literal | inside a Markdown table cell
         lines.append(f"| {title} | {format_duration(summary['steps'][step.key]['seconds'])} |")
     lines += [f"| **total, wall clock (including Python start-up)** | **{format_duration(wall)}** |",
-              f"| total CPU time (user + system, all processes) | {format_duration(cpu)} |", "", end]
+              f"| total CPU time (user + system, all processes) | {format_duration(cpu)} |"]
     return "\n".join(lines)
-
-
-def update_file(path: Path, text: str, profile: str) -> None:
-    """Replace the profile's marked section in ``path`` (or append it; the file is created if missing)."""
-    start, end = markers(profile)
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if start in old and end in old:
-        new = old[:old.index(start)] + text + old[old.index(end) + len(end):]
-    else:
-        new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old else "") + text + "\n"
-    path.write_text(new, encoding="utf-8")
 
 
 def save_small_png(source: str, target: Path) -> int:
@@ -157,7 +144,7 @@ def main(argv=None) -> int:
     print()
     print(text)
     if args.update:
-        update_file(args.update, text, summary["profile"])
+        write_markdown_section(args.update, section_name(summary["profile"]), text)
         print(f"\nupdated {args.update}")
     return 0
 

@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=None, help="experiment yaml name or path (default: the config stored "
                         "in the checkpoint, else experiments/<script>/<script>.yaml)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                        help="network arithmetic: fp32 (default, the reference's), bf16 (GPUs, CPUs with native "
+                        "bf16) or fp16 (GPUs); elsewhere fp32 with a notice")
     parser.add_argument("--fps", type=float, default=None, help="frame rate of the video (default: the input's, or 15)")
     return parser
 
@@ -54,10 +57,10 @@ def main(argv=None) -> int:
         init = parse_box(args.init) if args.init is not None else None
         result = run_demo(args.rgb, args.x, args.checkpoint, init=init, out=args.out, boxes_out=args.boxes,
                           x_type=args.x_type, script=args.script, config=args.config, device=args.device,
-                          fps=args.fps)
+                          fps=args.fps, precision=args.precision)
     except DemoError as e:
         parser.exit(2, f"error: {e}\n")
-    print(f"{result['frames']} frames tracked at {result['fps']:.1f} FPS (X = {result['x_type']})")
+    print(f"{result['frames']} frames tracked at {result['fps']:.1f} FPS (X = {result['x_type']}, {result['precision']})")
     print(f"boxes: {result['boxes']}")
     playable = "" if result["browser_playable"] else ", not playable in browsers"
     print(f"video: {result['video']} ({result['codec']}{playable})")

@@ -65,9 +65,10 @@ class EnvSettings:
     got10k_lmdb_dir: str = _setting("train", "data/got10k_lmdb", "GOT-10k as LMDB (--use_lmdb 1)")
     trackingnet_lmdb_dir: str = _setting("train", "data/trackingnet_lmdb", "TrackingNet as LMDB (--use_lmdb 1)")
     coco_lmdb_dir: str = _setting("train", "data/coco_lmdb", "COCO as LMDB (--use_lmdb 1)")
-    # test outputs (lib/test/evaluation/running.py, lib/utils/checkpoint_layout.py)
+    # test outputs (lib/test/evaluation/results.py, lib/utils/checkpoint_layout.py)
     save_dir: str = _setting("test", "save", "runners write <save_dir>/output/test/tracking_results/<yaml>/"
-                                             "<Dataset>_<epoch>/ unless --results_dir is given")
+                                             "<Dataset>_<epoch>/ (<save_dir>/test/... when save_dir is a "
+                                             "folder named output) unless --results_dir is given")
     network_path: str = _setting("test", "save/test/networks", "folder where a bare --checkpoint file name "
                                                                "(no folder) is looked up")
     checkpoints_path: str = _setting("test", "save/checkpoints", "training output read by --epoch N and the "

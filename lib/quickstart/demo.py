@@ -225,7 +225,7 @@ def select_box(first_bgr: np.ndarray) -> Tuple[float, float, float, float]:
 
 # ------------------------------------------------------------------------------------------ tracker
 def load_tracker(checkpoint: PathLike, script: Optional[str], config: Optional[str], dataset_name: str,
-                 device: str) -> Tuple[Any, str]:
+                 device: str, precision: str = "fp32") -> Tuple[Any, str]:
     """The tracker for ``checkpoint`` and a one-line description; DemoError when they do not fit.
 
     Config: ``config`` if given, else the one stored in the checkpoint (framework-trained files),
@@ -251,11 +251,12 @@ def load_tracker(checkpoint: PathLike, script: Optional[str], config: Optional[s
             script = script or cfg.MODEL.ARCH
             net = build_model(cfg, arch=script)
             load_network_weights(net, path, strict=True)
-            tracker = TRACKERS.get(script)(net, cfg, dataset_name=dataset_name, device=resolve_device(device))
+            tracker = TRACKERS.get(script)(net, cfg, dataset_name=dataset_name, device=resolve_device(device),
+                                           precision=precision)
             return tracker, f"{script} with the config stored in the checkpoint"
         script = script or "cstrack_s2"
         tracker = build_tracker(script, checkpoint=path, dataset_name=dataset_name, device=device,
-                                config=config or script)
+                                config=config or script, precision=precision)
         return tracker, f"{script} with config {config or script}"
     except (CheckpointError, ConfigError, FileNotFoundError, KeyError) as e:
         raise DemoError(f"--checkpoint {path} cannot be used: {e}. {hint}") from e
@@ -270,11 +271,13 @@ def default_output(rgb: PathLike) -> Path:
 def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Sequence[float]] = None,
              out: Optional[PathLike] = None, boxes_out: Optional[PathLike] = None, x_type: str = "auto",
              script: Optional[str] = None, config: Optional[str] = None, device: str = "auto",
-             fps: Optional[float] = None, progress: Callable[[str], None] = print) -> Dict[str, Any]:
+             fps: Optional[float] = None, progress: Callable[[str], None] = print,
+             precision: str = "fp32") -> Dict[str, Any]:
     """Track the target through the RGB / X pair and write the box file and the annotated video.
 
     Returns ``{"video", "codec", "browser_playable", "boxes", "frames", "fps" (tracking speed), "x_type",
-    "tracker"}``.
+    "tracker", "precision"}`` (``precision``: the arithmetic the network ran in, fp32 where the asked one is not
+    native here).
     The box file has one ``x,y,w,h`` line per frame (pixels, row 0 = the initial box).
     """
     rgb_source, x_source = FrameSource(rgb, "RGB"), FrameSource(x, "X")
@@ -292,7 +295,7 @@ def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Se
     height, width = frame0.shape[:2]
     box = tuple(float(v) for v in init) if init is not None else select_box(first_rgb)
     check_init_box(box, width, height)
-    tracker, description = load_tracker(checkpoint, script, config, TRACKER_DATASET[x_type], device)
+    tracker, description = load_tracker(checkpoint, script, config, TRACKER_DATASET[x_type], device, precision)
     progress(f"tracking {n} frames ({width}x{height}, X = {x_type}) with {description}")
 
     boxes: List[List[float]] = [list(box)]
@@ -326,7 +329,8 @@ def run_demo(rgb: PathLike, x: PathLike, checkpoint: PathLike, init: Optional[Se
     atomic_write_text(boxes_out, "".join(",".join(f"{v:.2f}" for v in b) + "\n" for b in boxes))
     return {"video": str(video.path), "codec": video.codec.name, "browser_playable": video.codec.browser_playable,
             "boxes": str(boxes_out), "frames": video.frames, "x_type": x_type,
-            "fps": (n - 1) / timing["seconds"] if timing["seconds"] > 0 else float("nan"), "tracker": description}
+            "fps": (n - 1) / timing["seconds"] if timing["seconds"] > 0 else float("nan"), "tracker": description,
+            "precision": tracker.precision.name}
 
 
 __all__ = ["DemoError", "FrameSource", "MIN_BOX_SIDE", "TRACKER_DATASET", "X_TYPES", "check_init_box",

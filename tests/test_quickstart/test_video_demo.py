@@ -102,6 +102,20 @@ def test_demo_writes_boxes_and_a_readable_video(cli, inputs, tmp_path, capsys, r
     assert f"X = {x_type}" in printed and str(out) in printed
 
 
+def test_precision_is_passed_to_the_tracker_and_printed(cli, inputs, tmp_path, capsys, monkeypatch):
+    from lib.test.tracker import precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))  # no native bf16: fp32
+    args = ["--rgb", str(inputs["rgb"]), "--x", str(inputs["thermal"]), "--checkpoint", str(inputs["checkpoint"]),
+            "--init", inputs["init"], "--precision", "bf16", *TINY]
+    assert cli.main([*args, "--out", str(tmp_path / "a.webm")]) == 0
+    assert "(X = thermal, fp32)" in capsys.readouterr().out
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    assert cli.main([*args, "--out", str(tmp_path / "b.webm")]) == 0
+    assert "(X = thermal, bf16)" in capsys.readouterr().out
+    check_outputs(tmp_path / "b.webm", inputs["init"])
+
+
 def test_depth_is_converted_as_the_rgbd_benchmarks_do(inputs):
     rgb_path = sorted(inputs["rgb"].iterdir())[0]
     depth_path = sorted(inputs["depth"].iterdir())[0]

@@ -205,13 +205,15 @@ def test_a_second_runner_on_the_same_folder_stops_naming_the_first(tmp_path, che
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 240
-        while not (out / "run_manifest.json").exists():
+        while not (out / "run_manifest.json").exists():  # written only once the lock is held
             assert first.poll() is None and time.time() < deadline, "the first run ended before it started tracking"
-            time.sleep(0.02)
+            time.sleep(0.01)
+        # Freeze the first run while it holds the lock, so the test does not race its tracking speed.
+        os.kill(first.pid, signal.SIGSTOP)
+        assert first.poll() is None, "the first run finished before it could be paused"
         second = subprocess.run([sys.executable, str(RGBT_SCRIPT),
                                  *_args("LasHeR", data, other, "--results_dir", str(out))],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
-        assert first.poll() is None, "the first run finished before the second started; use longer sequences"
     finally:
         first.kill()
         first.wait(timeout=60)

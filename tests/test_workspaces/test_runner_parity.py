@@ -1,8 +1,10 @@
 """The RGBT runner, full-size stage-2 model with the fixture weights, reproduces the reference's boxes.
 
 The parity sequence is written as a LasHeR-layout folder with lossless PNG frames and run through
-``RGBT_workspace/test_rgbt_mgpus.py`` exactly as a user would; its result file must equal
-``tracker_s2_lasher.npz`` (1e-3 px).
+``RGBT_workspace/test_rgbt_mgpus.py`` exactly as a user would, from a checkpoint in the authors' trainer
+format (the layout of the released weights, loaded with no flag and with the experiment yaml since the
+file stores no config); its result file must equal ``tracker_s2_lasher.npz`` (1e-3 px). This is the
+only test of that fixture run (tests/test_tracker/test_tracker_parity.py tracks the other three).
 """
 import runpy
 import sys
@@ -11,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
+from tests.authors_format import write_authors_checkpoint
 from tests.parity_fixtures import fixture_sequence, fixture_state_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +33,8 @@ def test_rgbt_runner_reproduces_reference_tracking_run(parity_dir, tmp_path, mon
     np.savetxt(seq / "visible.txt", gt, fmt="%d", delimiter=",")
     np.savetxt(seq / "infrared.txt", gt, fmt="%d", delimiter=",")
     checkpoint = tmp_path / "CSTRACK_S2_ep0050.pth.tar"
-    torch.save({"net": fixture_state_dict(parity_dir, "s2"), "epoch": 50}, checkpoint)
+    write_authors_checkpoint(checkpoint, fixture_state_dict(parity_dir, "s2"), epoch=50, net_type="CSTRACK_S2",
+                             script="cstrack_s2")
     results = tmp_path / "results"
     script = REPO_ROOT / "RGBT_workspace" / "test_rgbt_mgpus.py"
     monkeypatch.setattr(sys, "argv", [str(script), "--script_name", "cstrack_s2", "--yaml_name", "cstrack_s2",
