@@ -122,7 +122,7 @@ def test_rgbt234_and_visevent_formats(tmp_path, checkpoint, monkeypatch):
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_files(tmp_path, checkpoint, monkeypatch):
-    names = {"s1": 15, "s2": 15, "s3": 15}
+    names = {"s1": 15, "s2": 40, "s3": 40}  # the later ones long enough to be killed in
     data = syn.make_rgbt(tmp_path / "lasher", names)
     out = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, str(RGBT_SCRIPT),
@@ -132,7 +132,7 @@ def test_killed_run_resumes_to_the_same_files(tmp_path, checkpoint, monkeypatch)
         deadline = time.time() + 240
         while not (out / "s1.txt").exists():
             assert proc.poll() is None and time.time() < deadline, "the run ended before its first result"
-            time.sleep(0.02)
+            time.sleep(0.002)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
