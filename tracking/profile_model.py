@@ -93,14 +93,14 @@ def breakdown(net, cfg, device, repeats: int) -> list:
         parts.append(("Spatial Compact Module", _median_ms(lambda: net.backbone_rgb_det_fusion(q, m, pos[:, p + 1:]),
                                                           repeats)))
         fused_in = net.backbone_rgb_det_fusion(q, m, pos[:, p + 1:])
-        parts.append(("main blocks, concatenated projections", _median_ms(lambda: bb.forward_main_blocks(fused_in, pos),
-                                                                         repeats)))
-        fused.ENABLED = False
+        default = fused.ENABLED
         try:
-            parts.append(("main blocks, separate projections", _median_ms(lambda: bb.forward_main_blocks(fused_in, pos),
-                                                                         repeats)))
+            for enabled, name in ((True, "concatenated"), (False, "separate")):
+                fused.ENABLED = enabled
+                parts.append((f"main blocks, {name} projections",
+                              _median_ms(lambda: bb.forward_main_blocks(fused_in, pos), repeats)))
         finally:
-            fused.ENABLED = True
+            fused.ENABLED = default
         kwargs = {}
         if hasattr(net, "temporal_fusion"):
             kwargs = {"temporal_infor": net(None, search, None, training=False, template_tokens=tokens,

@@ -1,12 +1,20 @@
 """Inference with concatenated projections computes what the separate layers compute, and never goes stale."""
 import copy
 
+import pytest
 import torch
 
 from lib.config import load_config
 from lib.models import build_model
+from lib.models.layers import fused as fused_projections
 from lib.models.layers.attention import SubLNAttention
 from lib.models.layers.mlp import NaiveSwiGLU
+
+
+@pytest.fixture(autouse=True)
+def concatenated_projections_on(monkeypatch):
+    """They are off by default; these tests compare them with the separate layers."""
+    monkeypatch.setattr(fused_projections, "ENABLED", True)
 
 
 def _pair(module_cls, *args):

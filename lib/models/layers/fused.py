@@ -2,11 +2,15 @@
 
 A transformer block's q/k/v projections (and a SwiGLU's two input projections) read the same tokens:
 one product with the concatenated weights gives exactly the same numbers (each output column is the
-same dot product) in fewer, larger calls, which is faster on CPUs. The checkpoint keeps its separate
-parameters; the concatenation is a cache, used only when no gradient is recorded, and rebuilt when any
-source tensor changes (loading weights, training steps, a move to another device or dtype), which the
-storage address and version counter of each source tensor reveal. ``CSTRACK_FUSED_PROJECTIONS=0`` in
-the environment (or :data:`ENABLED` = False) computes the layers separately, for comparisons.
+same dot product) in fewer, larger calls. The checkpoint keeps its separate parameters; the
+concatenation is a cache, used only when no gradient is recorded, and rebuilt when any source tensor
+changes (loading weights, training steps, a move to another device or dtype), which the storage address
+and version counter of each source tensor reveal.
+
+It is off by default: on a 2-core AVX2 CPU it was about 5 % slower per tracker step and held a second
+copy of the weights (BENCHMARKS.md, "Model size and where a frame's time goes").
+``CSTRACK_FUSED_PROJECTIONS=1`` in the environment (or :data:`ENABLED` = True) turns it on, to compare
+on other hardware with ``tracking/profile_model.py --breakdown`` or ``tracking/benchmark_speed.py``.
 """
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ import torch.nn.functional as F
 
 Tensor = torch.Tensor
 
-#: Whether inference uses the concatenated projections (``CSTRACK_FUSED_PROJECTIONS=0`` turns them off).
-ENABLED = os.environ.get("CSTRACK_FUSED_PROJECTIONS", "1") != "0"
+#: Whether inference uses the concatenated projections (``CSTRACK_FUSED_PROJECTIONS=1`` turns them on).
+ENABLED = os.environ.get("CSTRACK_FUSED_PROJECTIONS", "0") == "1"
 
 
 class ConcatenatedLinear:
