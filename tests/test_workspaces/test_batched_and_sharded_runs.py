@@ -10,24 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from tests.test_evaluation import benchmark_data as syn
 from tests.test_workspaces.test_benchmark_runners import RGBT_SCRIPT, _results, _run_in_process
+from tests.tiny_models import save_tiny_checkpoint
 
 SEQUENCES = {"boy": 7, "car": 11, "dog": 4, "elk": 9, "fox": 6}
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    from lib.config import load_config
-    from lib.models import build_model
-
-    torch.manual_seed(2)
-    net = build_model(load_config("cstrack_s2_tiny", script="cstrack_s2"), arch="cstrack_s2")
-    path = tmp_path_factory.mktemp("ckpt") / "CSTRACK_S2_ep0001.pth.tar"
-    torch.save({"net": net.state_dict()}, path)
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "CSTRACK_S2_ep0001.pth.tar", "cstrack_s2", seed=2)
 
 
 def _args(data: Path, checkpoint: Path, results: Path, *extra: str) -> list:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from tests.authors_format import write_authors_checkpoint
 from tests.test_evaluation import benchmark_data as syn
+from tests.tiny_models import save_tiny_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RGBT_SCRIPT = REPO_ROOT / "RGBT_workspace" / "test_rgbt_mgpus.py"
@@ -28,14 +28,7 @@ RGBE_SCRIPT = REPO_ROOT / "RGBE_workspace" / "test_rgbe_mgpus.py"
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    from lib.config import load_config
-    from lib.models import build_model
-
-    torch.manual_seed(0)
-    net = build_model(load_config("cstrack_s1_tiny", script="cstrack_s1"), arch="cstrack_s1")
-    path = tmp_path_factory.mktemp("ckpt") / "CSTRACK_S1_ep0002.pth.tar"
-    torch.save({"net": net.state_dict()}, path)
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "CSTRACK_S1_ep0002.pth.tar", "cstrack_s1", seed=0)
 
 
 def _args(dataset: str, data: Path, checkpoint: Path, *extra: str) -> list:

@@ -3,24 +3,17 @@ the traceback only with ``--verbose`` (``lib/test/evaluation/cli.py``, run in-pr
 from pathlib import Path
 
 import pytest
-import torch
 
 from lib.test.evaluation.cli import main
 from lib.test.evaluation.errors import BenchmarkFailed
 
 from tests.test_evaluation import benchmark_data as syn
+from tests.tiny_models import save_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    from lib.config import load_config
-    from lib.models import build_model
-
-    torch.manual_seed(0)
-    net = build_model(load_config("cstrack_s1_tiny", script="cstrack_s1"), arch="cstrack_s1")
-    path = tmp_path_factory.mktemp("ckpt") / "CSTRACK_S1_ep0002.pth.tar"
-    torch.save({"net": net.state_dict()}, path)
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "CSTRACK_S1_ep0002.pth.tar", "cstrack_s1", seed=0)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ Opening ``report.html#sort=<column key>-<asc|desc>`` sorts the sequence table on
 are ``name``, ``frames`` and ``<tracker>:<score>``, e.g. ``#sort=CSTrack%3ASR-asc``)::
 
     from lib.test.analysis.html_report import write_html_report
-    write_html_report("report.html", "LasHeR", "/data/LasHeR/testingset",
+    write_html_report("report.html", "LasHeR", "data/lasher/testingset",
                       {"CSTrack": "output/test/tracking_results/cstrack_s2/LasHeR_ep0050"})
 """
 from __future__ import annotations
